@@ -1,0 +1,28 @@
+import { Command, CommanderError } from 'commander';
+import { registerRulesCommands } from './commands/rules.js';
+import { registerScanCommand } from './commands/scan.js';
+import { UsageError } from './errors.js';
+
+const program = new Command()
+  .name('trailhound')
+  .description('Threat detection for cloud audit logs: scan CloudTrail files, test rules')
+  .version('0.1.0')
+  .exitOverride();
+
+registerScanCommand(program);
+registerRulesCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // Help and version "errors" exit 0; real usage errors exit 2.
+    process.exitCode = error.exitCode === 0 ? 0 : 2;
+  } else if (error instanceof UsageError) {
+    process.stderr.write(`trailhound: ${error.message}\n`);
+    process.exitCode = 2;
+  } else {
+    process.stderr.write(`trailhound: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 2;
+  }
+}

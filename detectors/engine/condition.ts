@@ -1,0 +1,210 @@
+/**
+ * Compiles a declarative condition into a closure once, at load time, so the
+ * hot path evaluates plain functions with no parsing, lookups or allocation
+ * beyond the field values themselves.
+ */
+import { BlockList, isIP } from 'node:net';
+import type { NormalizedEvent } from '../schema/event.js';
+import { compileFieldPath } from './field-path.js';
+import { type Condition, type FieldMatcher, OPERATORS, type Operator } from './rule.js';
+
+export type EventPredicate = (event: NormalizedEvent) => boolean;
+
+/** What a condition may refer to by name. */
+export interface ConditionContext {
+  readonly lists: Readonly<Record<string, ReadonlyArray<string | number | boolean>>>;
+  readonly macros: Readonly<Record<string, Condition>>;
+  readonly predicates: Readonly<Record<string, EventPredicate>>;
+}
+
+/** Thrown for a condition that names something unknown or is ill-formed; the loader adds the file. */
+export class ConditionError extends Error {
+  override name = 'ConditionError';
+}
+
+const asArray = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [value]);
+
+export function compileCondition(
+  condition: Condition,
+  context: ConditionContext,
+  macroStack: string[] = [],
+): EventPredicate {
+  if ('all' in condition) {
+    const parts = condition.all.map((c) => compileCondition(c, context, macroStack));
+    return (event) => {
+      for (const part of parts) if (!part(event)) return false;
+      return true;
+    };
+  }
+  if ('any' in condition) {
+    const parts = condition.any.map((c) => compileCondition(c, context, macroStack));
+    return (event) => {
+      for (const part of parts) if (part(event)) return true;
+      return false;
+    };
+  }
+  if ('not' in condition) {
+    const inner = compileCondition(condition.not, context, macroStack);
+    return (event) => !inner(event);
+  }
+  if ('macro' in condition) {
+    const body = context.macros[condition.macro];
+    if (body === undefined) throw new ConditionError(`unknown macro "${condition.macro}"`);
+    if (macroStack.includes(condition.macro)) {
+      throw new ConditionError(`macro cycle: ${[...macroStack, condition.macro].join(' → ')}`);
+    }
+    return compileCondition(body, context, [...macroStack, condition.macro]);
+  }
+  if ('predicate' in condition) {
+    const predicate = context.predicates[condition.predicate];
+    if (predicate === undefined) throw new ConditionError(`unknown predicate "${condition.predicate}"`);
+    return predicate;
+  }
+  return compileFieldMatcher(condition, context);
+}
+
+function operatorOf(matcher: FieldMatcher): Operator {
+  const present = OPERATORS.filter((op) => matcher[op] !== undefined);
+  if (present.length !== 1) {
+    throw new ConditionError(
+      `field "${matcher.field}" needs exactly one operator (${OPERATORS.join(', ')}), found ${present.length === 0 ? 'none' : present.join(', ')}`,
+    );
+  }
+  return present[0] as Operator;
+}
+
+function compileFieldMatcher(matcher: FieldMatcher, context: ConditionContext): EventPredicate {
+  const get = compileFieldPath(matcher.field);
+  const op = operatorOf(matcher);
+  const nocase = matcher.nocase === true;
+  const fold = (text: string) => (nocase ? text.toLowerCase() : text);
+  const test = compileValueTest(op, matcher, context, fold);
+  if (op === 'exists') {
+    const wanted = matcher.exists === true;
+    return (event) => get(event).length > 0 === wanted;
+  }
+  return (event) => {
+    const values = get(event);
+    for (const value of values) if (test(value)) return true;
+    return false;
+  };
+}
+
+type ValueTest = (value: unknown) => boolean;
+
+function compileValueTest(
+  op: Operator,
+  matcher: FieldMatcher,
+  context: ConditionContext,
+  fold: (text: string) => string,
+): ValueTest {
+  const text = (value: unknown): string | undefined =>
+    typeof value === 'string' ? fold(value) : typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
+  switch (op) {
+    case 'equals':
+    case 'one_of':
+    case 'in_list': {
+      let expected: ReadonlyArray<string | number | boolean>;
+      if (op === 'in_list') {
+        const list = context.lists[matcher.in_list as string];
+        if (list === undefined) throw new ConditionError(`unknown list "${matcher.in_list}"`);
+        expected = list;
+      } else expected = asArray(op === 'equals' ? matcher.equals! : matcher.one_of!);
+      const wanted = new Set(expected.map((v) => fold(String(v))));
+      return (value) => {
+        const t = text(value);
+        return t !== undefined && wanted.has(t);
+      };
+    }
+    case 'contains':
+    case 'startswith':
+    case 'endswith': {
+      const needles = asArray(matcher[op]!).map(fold);
+      const method = op === 'contains' ? 'includes' : op === 'startswith' ? 'startsWith' : 'endsWith';
+      return (value) => {
+        const t = text(value);
+        if (t === undefined) return false;
+        for (const needle of needles) if (t[method](needle)) return true;
+        return false;
+      };
+    }
+    case 'regex': {
+      let pattern: RegExp;
+      try {
+        pattern = new RegExp(matcher.regex!, matcher.nocase ? 'i' : '');
+      } catch (error) {
+        throw new ConditionError(`field "${matcher.field}": bad regex: ${(error as Error).message}`);
+      }
+      return (value) => typeof value === 'string' && pattern.test(value);
+    }
+    case 'cidr': {
+      const blocks = new BlockList();
+      for (const cidr of asArray(matcher.cidr!)) {
+        const [network, bits] = cidr.split('/');
+        const family = network !== undefined ? isIP(network) : 0;
+        if (family === 0 || bits === undefined || !/^\d+$/.test(bits)) {
+          throw new ConditionError(`field "${matcher.field}": bad CIDR "${cidr}"`);
+        }
+        blocks.addSubnet(network as string, Number(bits), family === 6 ? 'ipv6' : 'ipv4');
+      }
+      return (value) => {
+        if (typeof value !== 'string') return false;
+        const family = isIP(value);
+        return family !== 0 && blocks.check(value, family === 6 ? 'ipv6' : 'ipv4');
+      };
+    }
+    case 'gt':
+    case 'gte':
+    case 'lt':
+    case 'lte': {
+      const bound = matcher[op] as number;
+      return (value) => {
+        const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN;
+        if (Number.isNaN(n)) return false;
+        return op === 'gt' ? n > bound : op === 'gte' ? n >= bound : op === 'lt' ? n < bound : n <= bound;
+      };
+    }
+    case 'exists':
+      return () => true;
+  }
+}
+
+/**
+ * The operations a condition can only ever match, when it says so at its top
+ * (an `all` or a leaf pinning `api.operation` with `equals`/`one_of`). The
+ * engine uses it to run a rule only on events of those operations.
+ */
+export function requiredOperations(condition: Condition, context: ConditionContext): Set<string> | undefined {
+  if ('field' in condition) {
+    if (condition.field !== 'api.operation' || condition.nocase) return undefined;
+    if (condition.equals !== undefined) return new Set(asArray(condition.equals).map(String));
+    if (condition.one_of !== undefined) return new Set(condition.one_of.map(String));
+    if (condition.in_list !== undefined) {
+      const list = context.lists[condition.in_list];
+      return list ? new Set(list.map(String)) : undefined;
+    }
+    return undefined;
+  }
+  if ('all' in condition) {
+    let narrowest: Set<string> | undefined;
+    for (const part of condition.all) {
+      const ops = requiredOperations(part, context);
+      if (ops !== undefined && (narrowest === undefined || ops.size < narrowest.size)) narrowest = ops;
+    }
+    return narrowest;
+  }
+  if ('any' in condition) {
+    const union = new Set<string>();
+    for (const part of condition.any) {
+      const ops = requiredOperations(part, context);
+      if (ops === undefined) return undefined;
+      for (const op of ops) union.add(op);
+    }
+    return union;
+  }
+  if ('macro' in condition) {
+    const body = context.macros[condition.macro];
+    return body ? requiredOperations(body, context) : undefined;
+  }
+  return undefined;
+}

@@ -1,0 +1,21 @@
+/**
+ * The TypeScript escape hatch: named predicates for logic YAML cannot say
+ * (parsing an embedded policy document, comparing two fields). A rule uses one
+ * as `- predicate: <name>`. Each predicate is pure, total (never throws on odd
+ * input) and covered by the test cases of the rules that use it.
+ */
+import type { EventPredicate } from '../../engine/condition.js';
+import { EVASION_PREDICATES } from './evasion.js';
+import { IDENTITY_PREDICATES } from './identity.js';
+import { policyGrantsPublicAccess } from './policy.js';
+import { RESOURCES_PREDICATES } from './resources.js';
+import { sharedWithOtherAccount, sharedWithPublic } from './sharing.js';
+
+export const PREDICATES: Readonly<Record<string, EventPredicate>> = {
+  policyGrantsPublicAccess,
+  sharedWithPublic,
+  sharedWithOtherAccount,
+  ...IDENTITY_PREDICATES,
+  ...EVASION_PREDICATES,
+  ...RESOURCES_PREDICATES,
+};

@@ -1,0 +1,30 @@
+/** Small total helpers for reading untyped JSON inside predicates: they never throw. */
+export type Json = Record<string, unknown>;
+
+export const asObject = (value: unknown): Json | undefined =>
+  value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : undefined;
+
+export const asList = (value: unknown): unknown[] =>
+  Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
+
+/** Parses a policy given as an object or as (possibly URL-encoded) JSON text. */
+export function parsePolicy(value: unknown): Json | undefined {
+  if (typeof value !== 'string') return asObject(value);
+  for (const text of [value, safeDecode(value)]) {
+    if (text === undefined) continue;
+    try {
+      return asObject(JSON.parse(text));
+    } catch {
+      // Not JSON in this form; try the next.
+    }
+  }
+  return undefined;
+}
+
+function safeDecode(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,4 @@
+export * from './api-activity.js';
+export * from './common.js';
+export * from './event.js';
+export * from './finding.js';
