@@ -1,2 +1,129 @@
-import type { Command } from 'commander';
-export function registerScanCommand(_program: Command): void {}
+import { createWriteStream } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Command, Option } from 'commander';
+import { FileFindingStateStore } from '../../adapters/fs/file-finding-state.js';
+import { FileQuarantine } from '../../adapters/fs/file-quarantine.js';
+import { fileBytes, walkInputs } from '../../adapters/fs/input-files.js';
+import { DetectionPipeline } from '../../detectors/pipeline/pipeline.js';
+import { type Finding, SEVERITY_ORDER, Severity } from '../../detectors/schema/finding.js';
+import { UsageError } from '../errors.js';
+import { OUTPUT_FORMATS, type OutputFormat, renderFindings } from '../output/findings.js';
+import { renderSummary } from '../output/summary.js';
+import { loadCatalog } from '../rule-catalog.js';
+import { parseTimeBound } from '../time.js';
+import { collect } from './rules.js';
+
+interface ScanOptions {
+  format: OutputFormat;
+  out?: string;
+  state?: string;
+  quarantine?: string;
+  rules: string[];
+  since?: string;
+  until?: string;
+  minSeverity: Severity;
+  failOn?: Severity;
+  quiet?: boolean;
+}
+
+const severityChoices = Severity.options;
+
+export function registerScanCommand(program: Command): void {
+  program
+    .command('scan')
+    .description('Scan audit-log files and folders (CloudTrail .json/.json.gz, JSON Lines, EventBridge, LookupEvents) and print findings')
+    .argument('<paths...>', 'files or folders (an organization trail folder is walked recursively)')
+    .addOption(new Option('--format <format>', 'output format').choices(OUTPUT_FORMATS).default('table'))
+    .option('--out <file>', 'write findings to FILE instead of stdout')
+    .option('--state <dir>', 'keep dedup state between runs in DIR (a re-scan does not repeat findings)')
+    .option('--quarantine <dir>', 'where unusable input is kept (default: <state>/quarantine or a temporary folder)')
+    .option('--rules <dir>', 'extra rule folder; its lists.yml / macros.yml override the built-ins (repeatable)', collect, [])
+    .option('--since <time>', 'only events at or after TIME (ISO 8601, or a duration back from now like 24h)')
+    .option('--until <time>', 'only events before TIME')
+    .addOption(new Option('--min-severity <severity>', 'only print findings at or above').choices(severityChoices).default('info'))
+    .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding at or above SEVERITY exists').choices(severityChoices))
+    .option('--quiet', 'no progress and no summary on stderr')
+    .action(async (paths: string[], options: ScanOptions) => {
+      process.exitCode = await scan(paths, options);
+    });
+}
+
+async function scan(paths: string[], options: ScanOptions): Promise<number> {
+  const now = Date.now();
+  const since = options.since !== undefined ? parseTimeBound(options.since, now, '--since') : undefined;
+  const until = options.until !== undefined ? parseTimeBound(options.until, now, '--until') : undefined;
+  if (since !== undefined && until !== undefined && since >= until) throw new UsageError('--since must be before --until');
+
+  const ruleSet = loadCatalog(options.rules);
+  const quarantineDir =
+    options.quarantine ??
+    (options.state !== undefined ? join(options.state, 'quarantine') : await mkdtemp(join(tmpdir(), 'trailhound-quarantine-')));
+  const quarantine = new FileQuarantine(quarantineDir);
+  const stateStore = options.state !== undefined ? new FileFindingStateStore(options.state) : undefined;
+
+  const pipeline = new DetectionPipeline({
+    ruleSet,
+    quarantine,
+    ...(since !== undefined ? { since } : {}),
+    ...(until !== undefined ? { until } : {}),
+  });
+  const previous = await stateStore?.load();
+  if (previous !== undefined) pipeline.restoreState(previous);
+
+  const progress = !options.quiet && process.stderr.isTTY ? startProgress(pipeline) : undefined;
+  let unreadable = 0;
+  try {
+    for await (const file of walkInputs(paths, (error) => {
+      unreadable += 1;
+      process.stderr.write(`trailhound: ${error.message}\n`);
+    })) {
+      await pipeline.ingest(file, fileBytes(file));
+    }
+  } finally {
+    progress?.stop();
+  }
+  const findings = pipeline.takeFindings();
+  const stats = pipeline.finish();
+  if (stateStore !== undefined) await stateStore.save(pipeline.snapshotState());
+
+  const shown = findings
+    .filter((f) => SEVERITY_ORDER[f.severity] >= SEVERITY_ORDER[options.minSeverity])
+    .sort(bySeverityThenTime);
+  await writeOutput(renderFindings(shown, options.format, options.out === undefined && process.stdout.isTTY), options.out);
+  if (!options.quiet) {
+    process.stderr.write(
+      renderSummary(stats, { unreadable, ...(quarantine.count > 0 ? { quarantine: `${quarantine.count} item(s) in ${quarantine.file}` } : {}) }),
+    );
+  }
+  if (unreadable > 0) return 2;
+  const failOn = options.failOn;
+  if (failOn !== undefined && findings.some((f) => SEVERITY_ORDER[f.severity] >= SEVERITY_ORDER[failOn])) return 1;
+  return 0;
+}
+
+function bySeverityThenTime(a: Finding, b: Finding): number {
+  return SEVERITY_ORDER[b.severity] - SEVERITY_ORDER[a.severity] || a.first_seen - b.first_seen;
+}
+
+async function writeOutput(text: string, file: string | undefined): Promise<void> {
+  const stream = file === undefined ? process.stdout : createWriteStream(file);
+  await new Promise<void>((resolve, reject) => {
+    stream.write(text, (error) => (error ? reject(error) : resolve()));
+  });
+  if (file !== undefined) await new Promise<void>((resolve) => (stream as ReturnType<typeof createWriteStream>).end(resolve));
+}
+
+function startProgress(pipeline: DetectionPipeline): { stop(): void } {
+  const timer = setInterval(() => {
+    const { inputs, normalized } = pipeline.stats;
+    process.stderr.write(`\r\u001b[2Kscanning: ${inputs} files, ${normalized} events`);
+  }, 250);
+  return {
+    stop() {
+      clearInterval(timer);
+      process.stderr.write('\r\u001b[2K');
+    },
+  };
+}

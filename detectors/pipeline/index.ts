@@ -1,0 +1,3 @@
+export * from './pipeline.js';
+export * from './ports.js';
+export * from './stats.js';

@@ -1,0 +1,147 @@
+/**
+ * The one detection pipeline every host runs: read → normalize → detect →
+ * dedup. `trailhound scan` and the Lambda handlers differ only in the inputs
+ * they feed and the ports they pass in.
+ */
+import { type AggregatorState, FindingAggregator } from '../engine/aggregator.js';
+import { matchingRules } from '../engine/detect.js';
+import type { RuleEvaluationError } from '../engine/errors.js';
+import type { RuleSet } from '../engine/rule-set.js';
+import { NORMALIZERS, NormalizationError, type Normalizer } from '../normalizers/index.js';
+import { DEFAULT_DECODE_OPTIONS, type DecodeOptions, decodeInput } from '../readers/decode.js';
+import { InputProblemError } from '../readers/errors.js';
+import { skipReasonForPath } from '../readers/paths.js';
+import type { AuditSource } from '../schema/api-activity.js';
+import type { NormalizedEvent } from '../schema/event.js';
+import type { Finding } from '../schema/finding.js';
+import type { Clock, QuarantineSink } from './ports.js';
+import { bump, emptyStats, type ScanStats } from './stats.js';
+
+export interface PipelineOptions {
+  readonly ruleSet: RuleSet;
+  readonly clock?: Clock;
+  readonly quarantine?: QuarantineSink;
+  /** Only events with `since <= time < until` (epoch ms) are evaluated. */
+  readonly since?: number;
+  readonly until?: number;
+  readonly decode?: DecodeOptions;
+  readonly normalizers?: Partial<Record<AuditSource, Normalizer>>;
+  /** Told about every rule that throws; the pipeline also counts them in `stats.ruleErrors`. */
+  readonly onRuleError?: (error: RuleEvaluationError) => void;
+  /** Told about every event that was evaluated (after normalization and the time filter). */
+  readonly onEvent?: (event: NormalizedEvent) => void;
+}
+
+export class DetectionPipeline {
+  readonly stats: ScanStats;
+  private readonly aggregator: FindingAggregator;
+  private readonly clock: Clock;
+  private readonly normalizers: Partial<Record<AuditSource, Normalizer>>;
+  private readonly reportRuleError: (error: RuleEvaluationError) => void;
+  /** Quarantine writes started on the synchronous hot path, awaited at the end of each input. */
+  private pendingQuarantine: Promise<void>[] = [];
+  private readonly countedFindings = new Set<string>();
+
+  constructor(private readonly options: PipelineOptions) {
+    this.clock = options.clock ?? Date.now;
+    this.stats = emptyStats(this.clock());
+    this.aggregator = new FindingAggregator(this.clock);
+    this.normalizers = options.normalizers ?? NORMALIZERS;
+    this.reportRuleError = (error) => {
+      bump(this.stats.ruleErrors, error.ruleId);
+      options.onRuleError?.(error);
+    };
+  }
+
+  /** Reads one input (file, object body…) to the end. Bad content is counted and quarantined, never thrown. */
+  async ingest(name: string, bytes: AsyncIterable<Uint8Array>): Promise<void> {
+    const skip = skipReasonForPath(name);
+    if (skip !== undefined) {
+      bump(this.stats.inputsSkipped, skip);
+      return;
+    }
+    this.stats.inputs += 1;
+    const counted = this.countBytes(bytes);
+    for await (const item of decodeInput(name, counted, this.options.decode ?? DEFAULT_DECODE_OPTIONS)) {
+      if (item.kind === 'record') this.processRecord(item.source, item.record, name, item.line);
+      else this.reject(item.error);
+    }
+    await this.flushQuarantine();
+  }
+
+  /** Waits for quarantine writes; a failed write fails the input, since its content would be lost. */
+  async flushQuarantine(): Promise<void> {
+    const pending = this.pendingQuarantine;
+    this.pendingQuarantine = [];
+    await Promise.all(pending);
+  }
+
+  private async *countBytes(bytes: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    for await (const chunk of bytes) {
+      this.stats.bytes += chunk.byteLength;
+      yield chunk;
+    }
+  }
+
+  /** Normalizes and evaluates one raw record. Synchronous: this is the hot path. */
+  processRecord(source: AuditSource, record: Record<string, unknown>, file: string, line: number): void {
+    this.stats.recordsRead += 1;
+    const normalize = this.normalizers[source];
+    let event: NormalizedEvent;
+    try {
+      if (normalize === undefined) throw new NormalizationError(`no normalizer for ${source}`, 'no-normalizer');
+      event = normalize(record);
+    } catch (error) {
+      const reason = error instanceof NormalizationError ? error.message : String(error);
+      this.reject(
+        new InputProblemError('not-normalizable', file, line, reason, JSON.stringify(record).slice(0, 1 << 20), {
+          cause: error,
+        }),
+      );
+      return;
+    }
+    this.stats.normalized += 1;
+    this.processEvent(event);
+  }
+
+  /** Evaluates an already-normalized event. */
+  processEvent(event: NormalizedEvent): void {
+    const { since, until } = this.options;
+    if ((since !== undefined && event.time < since) || (until !== undefined && event.time >= until)) {
+      bump(this.stats.skipped, 'outside-time-range');
+      return;
+    }
+    this.options.onEvent?.(event);
+    const matched = matchingRules(this.options.ruleSet, event, this.reportRuleError);
+    for (const rule of matched) this.aggregator.add(rule, event);
+  }
+
+  private reject(problem: InputProblemError): void {
+    bump(this.stats.skipped, problem.reason);
+    if (this.options.quarantine !== undefined) this.pendingQuarantine.push(this.options.quarantine.put(problem));
+  }
+
+  /** Findings created or updated since the last call. Counts them in the stats. */
+  takeFindings(): Finding[] {
+    const findings = this.aggregator.takeChanged();
+    for (const finding of findings) {
+      if (this.countedFindings.has(finding.finding_uid)) continue;
+      this.countedFindings.add(finding.finding_uid);
+      this.stats.findingsBySeverity[finding.severity] += 1;
+    }
+    return findings;
+  }
+
+  finish(): ScanStats {
+    this.stats.finishedAt = this.clock();
+    return this.stats;
+  }
+
+  snapshotState(): AggregatorState {
+    return this.aggregator.snapshot();
+  }
+
+  restoreState(state: AggregatorState): void {
+    this.aggregator.restore(state);
+  }
+}
