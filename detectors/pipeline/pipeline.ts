@@ -8,7 +8,7 @@ import { matchingRules } from '../engine/detect.js';
 import type { RuleEvaluationError } from '../engine/errors.js';
 import type { RuleSet } from '../engine/rule-set.js';
 import { NORMALIZERS, NormalizationError, type Normalizer } from '../normalizers/index.js';
-import { DEFAULT_DECODE_OPTIONS, type DecodeOptions, decodeInput } from '../readers/decode.js';
+import { type ByteSource, DEFAULT_DECODE_OPTIONS, type DecodeOptions, decodeInput } from '../readers/decode.js';
 import { InputProblemError } from '../readers/errors.js';
 import { skipReasonForPath } from '../readers/paths.js';
 import type { AuditSource } from '../schema/api-activity.js';
@@ -54,7 +54,7 @@ export class DetectionPipeline {
   }
 
   /** Reads one input (file, object body…) to the end. Bad content is counted and quarantined, never thrown. */
-  async ingest(name: string, bytes: AsyncIterable<Uint8Array>): Promise<void> {
+  async ingest(name: string, bytes: ByteSource): Promise<void> {
     const skip = skipReasonForPath(name);
     if (skip !== undefined) {
       bump(this.stats.inputsSkipped, skip);
@@ -76,7 +76,7 @@ export class DetectionPipeline {
     await Promise.all(pending);
   }
 
-  private async *countBytes(bytes: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  private async *countBytes(bytes: ByteSource): AsyncGenerator<Uint8Array> {
     for await (const chunk of bytes) {
       this.stats.bytes += chunk.byteLength;
       yield chunk;

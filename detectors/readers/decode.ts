@@ -27,6 +27,9 @@ export const DEFAULT_DECODE_OPTIONS: DecodeOptions = {
   maxQuarantineBytes: 1024 * 1024,
 };
 
+/** Bytes of one input, in chunks of any size: a file stream, an S3 body, or a plain array of buffers. */
+export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+
 export interface RawRecord {
   readonly kind: 'record';
   readonly source: AuditSource;
@@ -46,8 +49,13 @@ const GZIP_MAGIC_0 = 0x1f;
 const GZIP_MAGIC_1 = 0x8b;
 
 /** Re-yields `source`, transparently gunzipping it when it starts with the gzip magic bytes. */
-async function* decompressed(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-  const iterator = source[Symbol.asyncIterator]();
+async function* decompressed(source: ByteSource): AsyncGenerator<Uint8Array> {
+  const iterator =
+    Symbol.asyncIterator in source
+      ? source[Symbol.asyncIterator]()
+      : (async function* () {
+          yield* source;
+        })();
   const first = await iterator.next();
   if (first.done === true) return;
   const head = first.value;
@@ -92,7 +100,7 @@ function lineOfPosition(text: string, error: unknown): number | undefined {
 
 export async function* decodeInput(
   name: string,
-  source: AsyncIterable<Uint8Array>,
+  source: ByteSource,
   options: DecodeOptions = DEFAULT_DECODE_OPTIONS,
 ): AsyncGenerator<DecodedItem> {
   const lines = splitLines(decompressed(source), options.maxDocumentBytes);
