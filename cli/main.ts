@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { DetectorError } from '../detectors/errors.js';
 import { registerRulesCommands } from './commands/rules.js';
 import { registerScanCommand } from './commands/scan.js';
 import { UsageError } from './errors.js';
@@ -18,11 +19,13 @@ try {
   if (error instanceof CommanderError) {
     // Help and version "errors" exit 0; real usage errors exit 2.
     process.exitCode = error.exitCode === 0 ? 0 : 2;
-  } else if (error instanceof UsageError) {
+  } else if (error instanceof UsageError || error instanceof DetectorError) {
     process.stderr.write(`trailhound: ${error.message}\n`);
     process.exitCode = 2;
   } else {
-    process.stderr.write(`trailhound: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `trailhound: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exitCode = 2;
   }
 }

@@ -6,6 +6,7 @@ export function parseTimeBound(text: string, now: number, flag: string): number 
   const ago = parseDuration(text);
   if (ago !== undefined) return now - ago;
   const ms = Date.parse(text);
-  if (Number.isNaN(ms)) throw new UsageError(`${flag} "${text}" is neither an ISO time nor a duration like 24h`);
+  if (Number.isNaN(ms))
+    throw new UsageError(`${flag} "${text}" is neither an ISO time nor a duration like 24h`);
   return ms;
 }

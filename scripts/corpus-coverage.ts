@@ -10,5 +10,7 @@ if (report === undefined) {
   console.error('../shared/corpora/panther not found');
   process.exit(1);
 }
-console.log(`positive cases: ${report.positives}, detected: ${report.detected} (${(report.ratio * 100).toFixed(1)}%)`);
+console.log(
+  `positive cases: ${report.positives}, detected: ${report.detected} (${(report.ratio * 100).toFixed(1)}%)`,
+);
 if (process.argv.includes('--misses')) for (const miss of report.misses) console.log(`  miss: ${miss}`);

@@ -20,7 +20,8 @@ export class FileFindingStateStore implements FindingStateStore {
       throw error;
     }
     const state = JSON.parse(text) as AggregatorState;
-    if (state.version !== 1) throw new Error(`${this.file}: unsupported state version ${String(state.version)}`);
+    if (state.version !== 1)
+      throw new Error(`${this.file}: unsupported state version ${String(state.version)}`);
     return state;
   }
 

@@ -37,7 +37,10 @@ export async function* walkInputs(
   }
 }
 
-async function* walkFolder(folder: string, onUnreadable: (error: UnreadableInputError) => void): AsyncGenerator<string> {
+async function* walkFolder(
+  folder: string,
+  onUnreadable: (error: UnreadableInputError) => void,
+): AsyncGenerator<string> {
   const entries: Array<{ name: string; dir: boolean }> = [];
   try {
     for await (const entry of await opendir(folder)) {

@@ -22,7 +22,9 @@ export function readRuleFolder(dir: string, origin: string): RuleSourceFile[] {
   const root = resolve(dir);
   const files: RuleSourceFile[] = [];
   const walk = (folder: string): void => {
-    for (const entry of readdirSync(folder, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const entry of readdirSync(folder, { withFileTypes: true }).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
       const path = join(folder, entry.name);
       if (entry.isDirectory()) walk(path);
       else if (/\.ya?ml$/.test(entry.name)) {

@@ -19,7 +19,9 @@ export function registerRulesCommands(program: Command): void {
         const verdict = result.passed ? 'ok  ' : 'FAIL';
         const wanted = result.expect ? 'should fire' : 'should not fire';
         const detail = result.problem ?? (result.passed ? '' : result.fired ? 'fired' : 'did not fire');
-        process.stdout.write(`${verdict} ${result.ruleId} — ${result.name} (${wanted}) ${detail}\n       ${result.file}\n`);
+        process.stdout.write(
+          `${verdict} ${result.ruleId} — ${result.name} (${wanted}) ${detail}\n       ${result.file}\n`,
+        );
       }
       process.stdout.write(`rules: ${ruleSet.rules.length}, cases: ${results.length}\n`);
       // The plain closing line CI reads.

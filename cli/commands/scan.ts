@@ -33,17 +33,35 @@ const severityChoices = Severity.options;
 export function registerScanCommand(program: Command): void {
   program
     .command('scan')
-    .description('Scan audit-log files and folders (CloudTrail .json/.json.gz, JSON Lines, EventBridge, LookupEvents) and print findings')
+    .description(
+      'Scan audit-log files and folders (CloudTrail .json/.json.gz, JSON Lines, EventBridge, LookupEvents) and print findings',
+    )
     .argument('<paths...>', 'files or folders (an organization trail folder is walked recursively)')
     .addOption(new Option('--format <format>', 'output format').choices(OUTPUT_FORMATS).default('table'))
     .option('--out <file>', 'write findings to FILE instead of stdout')
     .option('--state <dir>', 'keep dedup state between runs in DIR (a re-scan does not repeat findings)')
-    .option('--quarantine <dir>', 'where unusable input is kept (default: <state>/quarantine or a temporary folder)')
-    .option('--rules <dir>', 'extra rule folder; its lists.yml / macros.yml override the built-ins (repeatable)', collect, [])
+    .option(
+      '--quarantine <dir>',
+      'where unusable input is kept (default: <state>/quarantine or a temporary folder)',
+    )
+    .option(
+      '--rules <dir>',
+      'extra rule folder; its lists.yml / macros.yml override the built-ins (repeatable)',
+      collect,
+      [],
+    )
     .option('--since <time>', 'only events at or after TIME (ISO 8601, or a duration back from now like 24h)')
     .option('--until <time>', 'only events before TIME')
-    .addOption(new Option('--min-severity <severity>', 'only print findings at or above').choices(severityChoices).default('info'))
-    .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding at or above SEVERITY exists').choices(severityChoices))
+    .addOption(
+      new Option('--min-severity <severity>', 'only print findings at or above')
+        .choices(severityChoices)
+        .default('info'),
+    )
+    .addOption(
+      new Option('--fail-on <severity>', 'exit 1 when a finding at or above SEVERITY exists').choices(
+        severityChoices,
+      ),
+    )
     .option('--quiet', 'no progress and no summary on stderr')
     .action(async (paths: string[], options: ScanOptions) => {
       process.exitCode = await scan(paths, options);
@@ -54,12 +72,15 @@ async function scan(paths: string[], options: ScanOptions): Promise<number> {
   const now = Date.now();
   const since = options.since !== undefined ? parseTimeBound(options.since, now, '--since') : undefined;
   const until = options.until !== undefined ? parseTimeBound(options.until, now, '--until') : undefined;
-  if (since !== undefined && until !== undefined && since >= until) throw new UsageError('--since must be before --until');
+  if (since !== undefined && until !== undefined && since >= until)
+    throw new UsageError('--since must be before --until');
 
   const ruleSet = loadCatalog(options.rules);
   const quarantineDir =
     options.quarantine ??
-    (options.state !== undefined ? join(options.state, 'quarantine') : await mkdtemp(join(tmpdir(), 'trailhound-quarantine-')));
+    (options.state !== undefined
+      ? join(options.state, 'quarantine')
+      : await mkdtemp(join(tmpdir(), 'trailhound-quarantine-')));
   const quarantine = new FileQuarantine(quarantineDir);
   const stateStore = options.state !== undefined ? new FileFindingStateStore(options.state) : undefined;
 
@@ -91,15 +112,22 @@ async function scan(paths: string[], options: ScanOptions): Promise<number> {
   const shown = findings
     .filter((f) => SEVERITY_ORDER[f.severity] >= SEVERITY_ORDER[options.minSeverity])
     .sort(bySeverityThenTime);
-  await writeOutput(renderFindings(shown, options.format, options.out === undefined && process.stdout.isTTY), options.out);
+  await writeOutput(
+    renderFindings(shown, options.format, options.out === undefined && process.stdout.isTTY),
+    options.out,
+  );
   if (!options.quiet) {
     process.stderr.write(
-      renderSummary(stats, { unreadable, ...(quarantine.count > 0 ? { quarantine: `${quarantine.count} item(s) in ${quarantine.file}` } : {}) }),
+      renderSummary(stats, {
+        unreadable,
+        ...(quarantine.count > 0 ? { quarantine: `${quarantine.count} item(s) in ${quarantine.file}` } : {}),
+      }),
     );
   }
   if (unreadable > 0) return 2;
   const failOn = options.failOn;
-  if (failOn !== undefined && findings.some((f) => SEVERITY_ORDER[f.severity] >= SEVERITY_ORDER[failOn])) return 1;
+  if (failOn !== undefined && findings.some((f) => SEVERITY_ORDER[f.severity] >= SEVERITY_ORDER[failOn]))
+    return 1;
   return 0;
 }
 
@@ -112,7 +140,8 @@ async function writeOutput(text: string, file: string | undefined): Promise<void
   await new Promise<void>((resolve, reject) => {
     stream.write(text, (error) => (error ? reject(error) : resolve()));
   });
-  if (file !== undefined) await new Promise<void>((resolve) => (stream as ReturnType<typeof createWriteStream>).end(resolve));
+  if (file !== undefined)
+    await new Promise<void>((resolve) => (stream as ReturnType<typeof createWriteStream>).end(resolve));
 }
 
 function startProgress(pipeline: DetectionPipeline): { stop(): void } {

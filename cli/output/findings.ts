@@ -27,7 +27,8 @@ function renderTable(findings: readonly Finding[], color: boolean): string {
   const lines: string[] = [];
   for (const f of findings) {
     const where = `${f.cloud.provider} ${f.cloud.account}${f.cloud.region ? `/${f.cloud.region}` : ''}`;
-    const when = f.first_seen === f.last_seen ? iso(f.first_seen) : `${iso(f.first_seen)} → ${iso(f.last_seen)}`;
+    const when =
+      f.first_seen === f.last_seen ? iso(f.first_seen) : `${iso(f.first_seen)} → ${iso(f.last_seen)}`;
     lines.push(
       `${paint(f.severity, f.severity.toUpperCase().padEnd(8))} ${String(f.risk_score).padStart(3)}  ${f.rule.name}  [${f.rule.uid}]`,
       `    ${f.explanation}`,

@@ -19,7 +19,13 @@ const RESOURCE_LIMIT = 20;
 /** Event ids remembered per finding for idempotency; past this, replays of old events may count again. */
 const REMEMBERED_EVENTS = 10_000;
 
-export const SEVERITY_RISK: Record<Severity, number> = { info: 10, low: 30, medium: 50, high: 75, critical: 95 };
+export const SEVERITY_RISK: Record<Severity, number> = {
+  info: 10,
+  low: 30,
+  medium: 50,
+  high: 75,
+  critical: 95,
+};
 
 interface WindowEntry {
   time: number;
@@ -127,7 +133,8 @@ export class FindingAggregator {
     finding.first_seen = Math.min(finding.first_seen, entry.time);
     finding.last_seen = Math.max(finding.last_seen, entry.time);
     if (finding.evidence.event_uids.length < EVIDENCE_LIMIT) finding.evidence.event_uids.push(entry.uid);
-    if (!finding.evidence.operations.includes(entry.operation)) finding.evidence.operations.push(entry.operation);
+    if (!finding.evidence.operations.includes(entry.operation))
+      finding.evidence.operations.push(entry.operation);
   }
 
   private newFinding(rule: CompiledRule, event: NormalizedEvent, key: string, firstUid: string): Finding {
@@ -197,7 +204,9 @@ function mergeResources(finding: Finding, event: NormalizedEvent): void {
   for (const resource of event.resources) {
     if (finding.resources.length >= RESOURCE_LIMIT) return;
     const same = finding.resources.some(
-      (r) => (resource.uid !== undefined && r.uid === resource.uid) || (resource.uid === undefined && r.name === resource.name && r.type === resource.type),
+      (r) =>
+        (resource.uid !== undefined && r.uid === resource.uid) ||
+        (resource.uid === undefined && r.name === resource.name && r.type === resource.type),
     );
     if (same) continue;
     const entry: Finding['resources'][number] = {};

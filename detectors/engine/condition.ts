@@ -99,7 +99,11 @@ function compileValueTest(
   fold: (text: string) => string,
 ): ValueTest {
   const text = (value: unknown): string | undefined =>
-    typeof value === 'string' ? fold(value) : typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
+    typeof value === 'string'
+      ? fold(value)
+      : typeof value === 'number' || typeof value === 'boolean'
+        ? String(value)
+        : undefined;
   switch (op) {
     case 'equals':
     case 'one_of':

@@ -4,7 +4,12 @@
  */
 import { parseDocument } from 'yaml';
 import type { NormalizedEvent } from '../schema/event.js';
-import { type ConditionContext, compileCondition, type EventPredicate, requiredOperations } from './condition.js';
+import {
+  type ConditionContext,
+  compileCondition,
+  type EventPredicate,
+  requiredOperations,
+} from './condition.js';
 import { parseDuration } from './duration.js';
 import { RuleLoadError } from './errors.js';
 import { compileFieldPath, type FieldGetter } from './field-path.js';
@@ -87,7 +92,8 @@ export function loadRuleSet(
   for (const file of files.filter((f) => !VOCABULARY_FILE.test(f.path))) {
     const rule = compileRule(file, context);
     const previous = seen.get(rule.id);
-    if (previous !== undefined) throw new RuleLoadError(file.path, `duplicate rule id ${rule.id} (also in ${previous})`);
+    if (previous !== undefined)
+      throw new RuleLoadError(file.path, `duplicate rule id ${rule.id} (also in ${previous})`);
     seen.set(rule.id, file.path);
     rules.push(rule);
   }

@@ -33,7 +33,12 @@ export function runRuleTests(
         if (fired && explanation?.includes('(unknown)')) {
           problem = `explanation has a field missing from this event: "${explanation}"`;
         }
-        results.push({ ...base, fired, passed: fired === test.expect && problem === undefined, ...(problem ? { problem } : {}) });
+        results.push({
+          ...base,
+          fired,
+          passed: fired === test.expect && problem === undefined,
+          ...(problem ? { problem } : {}),
+        });
       } catch (error) {
         results.push({ ...base, fired: false, passed: false, problem: (error as Error).message });
       }

@@ -93,7 +93,9 @@ const RULE_ID = /^[a-z0-9]+(\.[a-z0-9-]+)+$/;
 
 export const RuleDocument = z
   .object({
-    id: z.string().regex(RULE_ID, 'rule ids are dotted lower-case, e.g. aws.defense-evasion.cloudtrail-stopped'),
+    id: z
+      .string()
+      .regex(RULE_ID, 'rule ids are dotted lower-case, e.g. aws.defense-evasion.cloudtrail-stopped'),
     title: z.string().min(5),
     description: z.string().min(10),
     log_source: AuditSource,
@@ -134,8 +136,10 @@ export const RuleDocument = z
   })
   .strict()
   .superRefine((rule, ctx) => {
-    if (!rule.tests.some((t) => t.expect)) ctx.addIssue({ code: 'custom', message: 'needs a positive test case' });
-    if (!rule.tests.some((t) => !t.expect)) ctx.addIssue({ code: 'custom', message: 'needs a negative test case' });
+    if (!rule.tests.some((t) => t.expect))
+      ctx.addIssue({ code: 'custom', message: 'needs a positive test case' });
+    if (!rule.tests.some((t) => !t.expect))
+      ctx.addIssue({ code: 'custom', message: 'needs a negative test case' });
   });
 export type RuleDocument = z.infer<typeof RuleDocument>;
 

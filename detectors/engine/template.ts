@@ -19,7 +19,10 @@ export function compileTemplate(template: string): (event: unknown) => string {
       if (typeof part === 'string') out += part;
       else {
         const values = part(event);
-        out += values.length === 0 ? '(unknown)' : values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(', ');
+        out +=
+          values.length === 0
+            ? '(unknown)'
+            : values.map((v) => (typeof v === 'string' ? v : JSON.stringify(v))).join(', ');
       }
     }
     return out;

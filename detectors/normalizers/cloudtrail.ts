@@ -198,7 +198,11 @@ function resourcesFrom(record: Json, account: string | undefined): Resource[] {
     }
     // `name` is the trail name for CloudTrail operations and too generic elsewhere.
     if (record.eventSource === 'cloudtrail.amazonaws.com' && typeof params.name === 'string') {
-      resources.push(params.name.startsWith('arn:') ? { uid: params.name, type: 'AWS::CloudTrail::Trail' } : { name: params.name, type: 'AWS::CloudTrail::Trail' });
+      resources.push(
+        params.name.startsWith('arn:')
+          ? { uid: params.name, type: 'AWS::CloudTrail::Trail' }
+          : { name: params.name, type: 'AWS::CloudTrail::Trail' },
+      );
     }
   }
   return resources;
@@ -206,7 +210,11 @@ function resourcesFrom(record: Json, account: string | undefined): Resource[] {
 
 function logNameOf(record: Json): string {
   const eventType = str(record.eventType);
-  if (eventType === 'AwsServiceEvent' || eventType === 'AwsConsoleSignIn' || eventType === 'AwsCloudTrailInsight') {
+  if (
+    eventType === 'AwsServiceEvent' ||
+    eventType === 'AwsConsoleSignIn' ||
+    eventType === 'AwsCloudTrailInsight'
+  ) {
     return eventType;
   }
   const category = str(record.eventCategory);
@@ -217,12 +225,14 @@ function logNameOf(record: Json): string {
 function statusOf(record: Json): { status: Status; error?: string; message?: string } {
   const errorCode = str(record.errorCode);
   const errorMessage = str(record.errorMessage);
-  if (errorCode !== undefined) return { status: 'Failure', error: errorCode, ...(errorMessage ? { message: errorMessage } : {}) };
+  if (errorCode !== undefined)
+    return { status: 'Failure', error: errorCode, ...(errorMessage ? { message: errorMessage } : {}) };
   // Console sign-ins report their outcome in the response, not in errorCode.
   const outcome = obj(record.responseElements);
   if (outcome !== undefined) {
     const verdict = outcome.ConsoleLogin ?? outcome.CredentialChallenge ?? outcome.UserAuthentication;
-    if (verdict === 'Failure') return { status: 'Failure', error: 'Failure', ...(errorMessage ? { message: errorMessage } : {}) };
+    if (verdict === 'Failure')
+      return { status: 'Failure', error: 'Failure', ...(errorMessage ? { message: errorMessage } : {}) };
   }
   return { status: 'Success' };
 }

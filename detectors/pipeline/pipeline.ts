@@ -8,7 +8,12 @@ import { matchingRules } from '../engine/detect.js';
 import type { RuleEvaluationError } from '../engine/errors.js';
 import type { RuleSet } from '../engine/rule-set.js';
 import { NORMALIZERS, NormalizationError, type Normalizer } from '../normalizers/index.js';
-import { type ByteSource, DEFAULT_DECODE_OPTIONS, type DecodeOptions, decodeInput } from '../readers/decode.js';
+import {
+  type ByteSource,
+  DEFAULT_DECODE_OPTIONS,
+  type DecodeOptions,
+  decodeInput,
+} from '../readers/decode.js';
 import { InputProblemError } from '../readers/errors.js';
 import { skipReasonForPath } from '../readers/paths.js';
 import type { AuditSource } from '../schema/api-activity.js';
@@ -89,14 +94,22 @@ export class DetectionPipeline {
     const normalize = this.normalizers[source];
     let event: NormalizedEvent;
     try {
-      if (normalize === undefined) throw new NormalizationError(`no normalizer for ${source}`, 'no-normalizer');
+      if (normalize === undefined)
+        throw new NormalizationError(`no normalizer for ${source}`, 'no-normalizer');
       event = normalize(record);
     } catch (error) {
       const reason = error instanceof NormalizationError ? error.message : String(error);
       this.reject(
-        new InputProblemError('not-normalizable', file, line, reason, JSON.stringify(record).slice(0, 1 << 20), {
-          cause: error,
-        }),
+        new InputProblemError(
+          'not-normalizable',
+          file,
+          line,
+          reason,
+          JSON.stringify(record).slice(0, 1 << 20),
+          {
+            cause: error,
+          },
+        ),
       );
       return;
     }
@@ -118,7 +131,8 @@ export class DetectionPipeline {
 
   private reject(problem: InputProblemError): void {
     bump(this.stats.skipped, problem.reason);
-    if (this.options.quarantine !== undefined) this.pendingQuarantine.push(this.options.quarantine.put(problem));
+    if (this.options.quarantine !== undefined)
+      this.pendingQuarantine.push(this.options.quarantine.put(problem));
   }
 
   /** Findings created or updated since the last call. Counts them in the stats. */

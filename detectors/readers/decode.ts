@@ -112,7 +112,8 @@ export async function* decodeInput(
     for await (const line of lines) {
       if (mode === 'document') {
         documentBytes += line.bytes + 1;
-        if (line.text !== undefined && documentBytes <= options.maxDocumentBytes) documentParts.push(line.text);
+        if (line.text !== undefined && documentBytes <= options.maxDocumentBytes)
+          documentParts.push(line.text);
         continue;
       }
       if (line.text === undefined) {
@@ -126,7 +127,14 @@ export async function* decodeInput(
         sawContent = true;
         const first = line.text.trimStart().charAt(0);
         if (first !== '{' && first !== '[') {
-          yield problem('unknown-format', name, undefined, 'not JSON, JSON Lines or gzip of either', line.text, options);
+          yield problem(
+            'unknown-format',
+            name,
+            undefined,
+            'not JSON, JSON Lines or gzip of either',
+            line.text,
+            options,
+          );
           return;
         }
         if (looksLikeJsonLine(line.text)) mode = 'lines';
@@ -145,12 +153,22 @@ export async function* decodeInput(
       reason === 'truncated-file'
         ? 'input ends before its gzip stream does (truncated upload or copy); records before the cut were read'
         : `cannot read: ${(error as Error).message}`;
-    yield { kind: 'problem', error: new InputProblemError(reason, name, undefined, message, undefined, { cause: error }) };
+    yield {
+      kind: 'problem',
+      error: new InputProblemError(reason, name, undefined, message, undefined, { cause: error }),
+    };
     return;
   }
   if (mode === 'document') {
     if (documentBytes > options.maxDocumentBytes) {
-      yield problem('oversized-record', name, 1, `document of ${documentBytes} bytes exceeds the ${options.maxDocumentBytes}-byte limit`, undefined, options);
+      yield problem(
+        'oversized-record',
+        name,
+        1,
+        `document of ${documentBytes} bytes exceeds the ${options.maxDocumentBytes}-byte limit`,
+        undefined,
+        options,
+      );
       return;
     }
     yield* parseAndUnpack(name, 1, documentParts.join('\n'), options);
@@ -159,7 +177,12 @@ export async function* decodeInput(
   }
 }
 
-function* parseAndUnpack(name: string, lineNumber: number, text: string, options: DecodeOptions): Generator<DecodedItem> {
+function* parseAndUnpack(
+  name: string,
+  lineNumber: number,
+  text: string,
+  options: DecodeOptions,
+): Generator<DecodedItem> {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -169,8 +192,10 @@ function* parseAndUnpack(name: string, lineNumber: number, text: string, options
     return;
   }
   for (const item of unpackDocument(value)) {
-    if (item.kind === 'record') yield { kind: 'record', source: item.source, record: item.record, line: lineNumber };
-    else yield problem(item.reason, name, lineNumber, item.message, JSON.stringify(item.value ?? null), options);
+    if (item.kind === 'record')
+      yield { kind: 'record', source: item.source, record: item.record, line: lineNumber };
+    else
+      yield problem(item.reason, name, lineNumber, item.message, JSON.stringify(item.value ?? null), options);
   }
 }
 

@@ -1,4 +1,4 @@
 export * from './decode.js';
 export * from './errors.js';
-export * from './unpack.js';
 export * from './paths.js';
+export * from './unpack.js';

@@ -12,7 +12,10 @@ export interface Line {
   readonly bytes: number;
 }
 
-export async function* splitLines(chunks: AsyncIterable<Uint8Array>, maxLineBytes: number): AsyncGenerator<Line> {
+export async function* splitLines(
+  chunks: AsyncIterable<Uint8Array>,
+  maxLineBytes: number,
+): AsyncGenerator<Line> {
   let pending: Buffer[] = [];
   let pendingBytes = 0;
   let overflow = false;
@@ -27,7 +30,10 @@ export async function* splitLines(chunks: AsyncIterable<Uint8Array>, maxLineByte
       return { number, text: undefined, bytes };
     }
     const parts = tail === undefined ? pending : [...pending, tail];
-    const text = parts.length === 1 ? (parts[0] as Buffer).toString('utf8') : Buffer.concat(parts, bytes).toString('utf8');
+    const text =
+      parts.length === 1
+        ? (parts[0] as Buffer).toString('utf8')
+        : Buffer.concat(parts, bytes).toString('utf8');
     pending = [];
     pendingBytes = 0;
     return { number, text, bytes };

@@ -5,6 +5,7 @@
  */
 export function skipReasonForPath(path: string): string | undefined {
   if (path.includes('CloudTrail-Digest/') || path.includes('CloudTrail-Digest\\')) return 'cloudtrail-digest';
-  if (path.endsWith('/ConfigWritabilityCheckFile') || path.endsWith('_CloudTrail-Insight-Check')) return 'access-check';
+  if (path.endsWith('/ConfigWritabilityCheckFile') || path.endsWith('_CloudTrail-Insight-Check'))
+    return 'access-check';
   return undefined;
 }

@@ -27,11 +27,21 @@ const isCloudTrailRecord = (value: Json): boolean =>
 
 export function unpackDocument(value: unknown, depth = 0): Unpacked[] {
   if (Array.isArray(value)) {
-    if (depth > 0) return [{ kind: 'problem', reason: 'invalid-structure', message: 'nested arrays are not a known format' }];
+    if (depth > 0)
+      return [
+        { kind: 'problem', reason: 'invalid-structure', message: 'nested arrays are not a known format' },
+      ];
     return value.flatMap((item) => unpackDocument(item, depth + 1));
   }
   if (!isObject(value)) {
-    return [{ kind: 'problem', reason: 'unrecognized-record', message: `expected a JSON object, found ${typeof value}`, value }];
+    return [
+      {
+        kind: 'problem',
+        reason: 'unrecognized-record',
+        message: `expected a JSON object, found ${typeof value}`,
+        value,
+      },
+    ];
   }
   if ('Records' in value) {
     const records = value.Records;
@@ -53,7 +63,8 @@ function unpackRecord(value: unknown): Unpacked {
   if (isCloudTrailRecord(value)) return { kind: 'record', source: 'aws.cloudtrail', record: value };
   // EventBridge envelope: the CloudTrail record is the `detail`.
   if (typeof value['detail-type'] === 'string' && isObject(value.detail)) {
-    if (isCloudTrailRecord(value.detail)) return { kind: 'record', source: 'aws.cloudtrail', record: value.detail };
+    if (isCloudTrailRecord(value.detail))
+      return { kind: 'record', source: 'aws.cloudtrail', record: value.detail };
     return {
       kind: 'problem',
       reason: 'unrecognized-record',
@@ -65,10 +76,21 @@ function unpackRecord(value: unknown): Unpacked {
   if (typeof value.CloudTrailEvent === 'string') {
     try {
       const inner: unknown = JSON.parse(value.CloudTrailEvent);
-      if (isObject(inner) && isCloudTrailRecord(inner)) return { kind: 'record', source: 'aws.cloudtrail', record: inner };
+      if (isObject(inner) && isCloudTrailRecord(inner))
+        return { kind: 'record', source: 'aws.cloudtrail', record: inner };
     } catch {
-      return { kind: 'problem', reason: 'malformed-json', message: 'CloudTrailEvent is not valid JSON', value };
+      return {
+        kind: 'problem',
+        reason: 'malformed-json',
+        message: 'CloudTrailEvent is not valid JSON',
+        value,
+      };
     }
   }
-  return { kind: 'problem', reason: 'unrecognized-record', message: 'not a record of any known audit-log format', value };
+  return {
+    kind: 'problem',
+    reason: 'unrecognized-record',
+    message: 'not a record of any known audit-log format',
+    value,
+  };
 }

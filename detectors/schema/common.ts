@@ -50,8 +50,14 @@ export const User = z
       ),
     name: z.string().optional().describe('Short human name: user name, role name, service name.'),
     type: UserType,
-    account: z.string().optional().describe('Account that owns the principal (may differ from cloud.account).'),
-    credential_uid: z.string().optional().describe('Access key id or other credential the call was signed with.'),
+    account: z
+      .string()
+      .optional()
+      .describe('Account that owns the principal (may differ from cloud.account).'),
+    credential_uid: z
+      .string()
+      .optional()
+      .describe('Access key id or other credential the call was signed with.'),
     principal_id: z.string().optional().describe('Opaque principal id as logged (AWS `principalId`).'),
   })
   .describe('The principal that made the call.');
@@ -64,7 +70,9 @@ export const Session = z
     issuer: z
       .string()
       .optional()
-      .describe('Principal that issued the session: role ARN for AssumedRole, IAM user ARN for FederatedUser.'),
+      .describe(
+        'Principal that issued the session: role ARN for AssumedRole, IAM user ARN for FederatedUser.',
+      ),
     mfa: z.boolean().describe('Whether the session was authenticated with MFA.'),
     created_time: z.number().optional().describe('When the session was created, epoch milliseconds.'),
     source_identity: z.string().optional().describe('sts:SourceIdentity carried through a role chain.'),
@@ -115,7 +123,9 @@ export const Endpoint = z
     country: z.string().optional().describe('ISO 3166 country code of `ip` (offline lookup, when enabled).'),
     is_internal: z
       .boolean()
-      .describe('True when the call came from inside the cloud provider (service principal or service name).'),
+      .describe(
+        'True when the call came from inside the cloud provider (service principal or service name).',
+      ),
   })
   .describe('Where the call came from.');
 export type Endpoint = z.infer<typeof Endpoint>;
@@ -140,12 +150,16 @@ export type Status = z.infer<typeof Status>;
 
 export const Metadata = z
   .object({
-    uid: z.string().describe('Record id from the source (CloudTrail `eventID`); findings cite it as evidence.'),
+    uid: z
+      .string()
+      .describe('Record id from the source (CloudTrail `eventID`); findings cite it as evidence.'),
     original_time: z.string().describe('Event time exactly as the source wrote it.'),
     product: z.string().describe('Producing product, e.g. `AWS CloudTrail`.'),
     log_name: z
       .string()
-      .describe('Kind of log within the product, e.g. `Management`, `Data`, `AwsServiceEvent`, `AwsConsoleSignIn`.'),
+      .describe(
+        'Kind of log within the product, e.g. `Management`, `Data`, `AwsServiceEvent`, `AwsConsoleSignIn`.',
+      ),
     version: z.string().optional().describe('Record format version (CloudTrail `eventVersion`).'),
     read_only: z.boolean().optional().describe('Source’s own read-only flag, when it logs one.'),
   })

@@ -31,7 +31,9 @@ export const Finding = z
     class_uid: z.literal(2004).describe('OCSF class: Detection Finding.'),
     finding_uid: z
       .string()
-      .describe('Stable id: the same events always give the same id, so replays and re-scans do not duplicate.'),
+      .describe(
+        'Stable id: the same events always give the same id, so replays and re-scans do not duplicate.',
+      ),
     time: z.number().describe('When the finding was last updated, epoch milliseconds.'),
     first_seen: z.number().describe('Event time of the first matching event, epoch milliseconds.'),
     last_seen: z.number().describe('Event time of the last matching event, epoch milliseconds.'),
@@ -45,7 +47,11 @@ export const Finding = z
       })
       .describe('The rule that fired.'),
     severity: Severity,
-    risk_score: z.number().min(0).max(100).describe('0–100: severity, adjusted by behavioural scoring when enabled.'),
+    risk_score: z
+      .number()
+      .min(0)
+      .max(100)
+      .describe('0–100: severity, adjusted by behavioural scoring when enabled.'),
     attack: z.array(AttackRef).describe('ATT&CK mapping.'),
     cloud: z
       .object({
@@ -56,7 +62,9 @@ export const Finding = z
       .describe('Where it happened.'),
     actor: z
       .object({
-        principal: z.string().describe('The ARN, email or UPN of the actor (an assumed role resolves to its role).'),
+        principal: z
+          .string()
+          .describe('The ARN, email or UPN of the actor (an assumed role resolves to its role).'),
         type: z.string().describe('Principal type.'),
         session: z.string().optional().describe('Session name or ARN, when temporary credentials were used.'),
         ip: z.string().optional().describe('Source IP of the first matching event.'),
@@ -77,7 +85,9 @@ export const Finding = z
         event_uids: z
           .array(z.string())
           .describe('Ids of the matching events (CloudTrail `eventID`s…), first 100 kept.'),
-        operations: z.array(z.string()).describe('Distinct `service:operation` pairs among the matching events.'),
+        operations: z
+          .array(z.string())
+          .describe('Distinct `service:operation` pairs among the matching events.'),
       })
       .describe('What to look up to verify the finding.'),
     explanation: z.string().describe('One human sentence saying what happened and why it matters.'),

@@ -23,26 +23,65 @@ let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'trailhound-e2e-'));
   // An organization trail layout with two good files, a truncated one and a digest.
-  const day = join(dir, 'trail', 'AWSLogs', 'o-exampleorg', '111122223333', 'CloudTrail', 'us-east-1', '2026', '03', '02');
+  const day = join(
+    dir,
+    'trail',
+    'AWSLogs',
+    'o-exampleorg',
+    '111122223333',
+    'CloudTrail',
+    'us-east-1',
+    '2026',
+    '03',
+    '02',
+  );
   mkdirSync(day, { recursive: true });
-  writeFileSync(join(day, 'a.json.gz'), gzipSync(JSON.stringify({ Records: [stopLogging('e1'), loadFixture('cloudtrail/identities/iam-user.json')] })));
+  writeFileSync(
+    join(day, 'a.json.gz'),
+    gzipSync(
+      JSON.stringify({ Records: [stopLogging('e1'), loadFixture('cloudtrail/identities/iam-user.json')] }),
+    ),
+  );
   writeFileSync(join(day, 'b.json.gz'), gzipSync(JSON.stringify({ Records: [stopLogging('e2', 5)] })));
   const truncated = gzipSync(JSON.stringify({ Records: [stopLogging('e3', 6)] }));
   writeFileSync(join(day, 'c.json.gz'), truncated.subarray(0, truncated.length - 12));
-  const digest = join(dir, 'trail', 'AWSLogs', 'o-exampleorg', '111122223333', 'CloudTrail-Digest', 'us-east-1');
+  const digest = join(
+    dir,
+    'trail',
+    'AWSLogs',
+    'o-exampleorg',
+    '111122223333',
+    'CloudTrail-Digest',
+    'us-east-1',
+  );
   mkdirSync(digest, { recursive: true });
   writeFileSync(join(digest, 'd.json.gz'), gzipSync('{"awsAccountId":"111122223333"}'));
   // Loose files of other shapes and some junk.
-  writeFileSync(join(dir, 'lines.jsonl'), `${JSON.stringify(stopLogging('e4', 7))}\nnot json\n{"Records": 5}\n`);
+  writeFileSync(
+    join(dir, 'lines.jsonl'),
+    `${JSON.stringify(stopLogging('e4', 7))}\nnot json\n{"Records": 5}\n`,
+  );
   writeFileSync(join(dir, 'notes.txt'), 'just some notes');
 });
 
 describe('trailhound scan', () => {
   it('scans a trail folder and loose files, reports bad input with file and line, and keeps going', () => {
     const quarantine = join(dir, 'q1');
-    const result = runCli(['scan', join(dir, 'trail'), join(dir, 'lines.jsonl'), join(dir, 'notes.txt'), '--format', 'ndjson', '--quarantine', quarantine]);
+    const result = runCli([
+      'scan',
+      join(dir, 'trail'),
+      join(dir, 'lines.jsonl'),
+      join(dir, 'notes.txt'),
+      '--format',
+      'ndjson',
+      '--quarantine',
+      quarantine,
+    ]);
     expect(result.status).toBe(0);
-    const findings = result.stdout.trim().split('\n').map((line) => Finding.parse(JSON.parse(line)));
+    const findings = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => Finding.parse(JSON.parse(line)));
     expect(findings).toHaveLength(1);
     expect(findings[0]).toMatchObject({
       rule: { uid: 'aws.defense-evasion.cloudtrail-logging-stopped' },
@@ -53,7 +92,10 @@ describe('trailhound scan', () => {
     expect(result.stderr).toMatch(/files\s+5 read, passed over: cloudtrail-digest 1/);
     expect(result.stderr).toMatch(/events\s+4 read, 4 normalized\n/);
     expect(result.stderr).toMatch(/problems\s+4 \(.*truncated-file 1.*\), quarantined/);
-    const quarantined = readFileSync(join(quarantine, 'quarantine.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const quarantined = readFileSync(join(quarantine, 'quarantine.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(quarantined.map((q) => [q.reason, q.file.replace(dir, ''), q.line ?? null])).toEqual(
       expect.arrayContaining([
         ['malformed-json', '/lines.jsonl', 2],
@@ -73,9 +115,25 @@ describe('trailhound scan', () => {
   });
 
   it('filters by time and severity, and fails on a severity when asked', () => {
-    const late = runCli(['scan', join(dir, 'trail'), '--since', '2026-03-02T10:04:00Z', '--format', 'json', '--quiet']);
+    const late = runCli([
+      'scan',
+      join(dir, 'trail'),
+      '--since',
+      '2026-03-02T10:04:00Z',
+      '--format',
+      'json',
+      '--quiet',
+    ]);
     expect(JSON.parse(late.stdout)[0].count).toBe(1);
-    const critical = runCli(['scan', join(dir, 'trail'), '--min-severity', 'critical', '--format', 'json', '--quiet']);
+    const critical = runCli([
+      'scan',
+      join(dir, 'trail'),
+      '--min-severity',
+      'critical',
+      '--format',
+      'json',
+      '--quiet',
+    ]);
     expect(JSON.parse(critical.stdout)).toEqual([]);
     expect(runCli(['scan', join(dir, 'trail'), '--fail-on', 'high', '--quiet']).status).toBe(1);
     expect(runCli(['scan', join(dir, 'trail'), '--fail-on', 'critical', '--quiet']).status).toBe(0);
@@ -83,9 +141,13 @@ describe('trailhound scan', () => {
 
   it('writes findings to --out and prints a table by default', () => {
     const out = join(dir, 'findings.ndjson');
-    expect(runCli(['scan', join(dir, 'trail'), '--format', 'ndjson', '--out', out, '--quiet']).stdout).toBe('');
+    expect(runCli(['scan', join(dir, 'trail'), '--format', 'ndjson', '--out', out, '--quiet']).stdout).toBe(
+      '',
+    );
     expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(1);
-    expect(runCli(['scan', join(dir, 'trail'), '--quiet']).stdout).toMatch(/HIGH\s+75\s+CloudTrail trail stopped or deleted/);
+    expect(runCli(['scan', join(dir, 'trail'), '--quiet']).stdout).toMatch(
+      /HIGH\s+75\s+CloudTrail trail stopped or deleted/,
+    );
   });
 
   it('exits 2 on usage errors and unreadable inputs', () => {

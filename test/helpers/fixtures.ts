@@ -19,4 +19,5 @@ function merge(target: Json, source: Json): Json {
   return target;
 }
 
-const isPlain = (value: unknown): value is Json => value !== null && typeof value === 'object' && !Array.isArray(value);
+const isPlain = (value: unknown): value is Json =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);

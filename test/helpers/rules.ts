@@ -14,14 +14,20 @@ export function ruleDocument(overrides: Json = {}): Json {
     log_source: 'aws.cloudtrail',
     severity: 'medium',
     maturity: 'test',
-    attack: [{ tactic: 'Discovery', technique_id: 'T1580', technique_name: 'Cloud Infrastructure Discovery' }],
+    attack: [
+      { tactic: 'Discovery', technique_id: 'T1580', technique_name: 'Cloud Infrastructure Discovery' },
+    ],
     false_positives: ['none, it is a test'],
     runbook: 'Nothing to do: this rule exists only in tests.',
     condition: { field: 'api.operation', equals: 'ListBuckets' },
     explanation: '{actor.user.name} called {api.operation}',
     tests: [
       { name: 'positive', expect: true, event: loadFixture('cloudtrail/identities/iam-user.json') },
-      { name: 'negative', expect: false, event: loadFixture('cloudtrail/identities/iam-user.json', { eventName: 'GetObject' }) },
+      {
+        name: 'negative',
+        expect: false,
+        event: loadFixture('cloudtrail/identities/iam-user.json', { eventName: 'GetObject' }),
+      },
     ],
     ...overrides,
   };
@@ -32,7 +38,12 @@ export function ruleSetOf(
   documents: Json[],
   options: { vocabulary?: Json; predicates?: Record<string, EventPredicate> } = {},
 ): RuleSet {
-  const files = documents.map((doc, i) => ({ path: `rules/rule-${i}.yml`, text: stringify(doc), origin: 'test' }));
-  if (options.vocabulary) files.unshift({ path: 'rules/lists.yml', text: stringify(options.vocabulary), origin: 'test' });
+  const files = documents.map((doc, i) => ({
+    path: `rules/rule-${i}.yml`,
+    text: stringify(doc),
+    origin: 'test',
+  }));
+  if (options.vocabulary)
+    files.unshift({ path: 'rules/lists.yml', text: stringify(options.vocabulary), origin: 'test' });
   return loadRuleSet(files, options.predicates ?? {});
 }

@@ -28,8 +28,11 @@ describe('FindingAggregator: dedup', () => {
     aggregator.add(plainRule!, at(30, 'e2'));
     const [finding, ...rest] = aggregator.takeChanged();
     expect(rest).toHaveLength(0);
-    expect(finding).toMatchObject({ count: 2, evidence: { event_uids: ['e1', 'e2'], operations: ['s3:ListBuckets'] } });
-    expect(finding?.last_seen - finding!.first_seen).toBe(30 * minute);
+    expect(finding).toMatchObject({
+      count: 2,
+      evidence: { event_uids: ['e1', 'e2'], operations: ['s3:ListBuckets'] },
+    });
+    expect(finding!.last_seen - finding!.first_seen).toBe(30 * minute);
     expect(Finding.safeParse(finding).success).toBe(true);
   });
 

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { compileCondition, type ConditionContext, requiredOperations } from '../../../../detectors/engine/condition.js';
+import {
+  type ConditionContext,
+  compileCondition,
+  requiredOperations,
+} from '../../../../detectors/engine/condition.js';
 import type { Condition } from '../../../../detectors/engine/rule.js';
 import { normalizeCloudTrail } from '../../../../detectors/normalizers/cloudtrail.js';
 import { loadFixture } from '../../../helpers/fixtures.js';
@@ -10,7 +14,9 @@ const context: ConditionContext = {
   predicates: { alwaysTrue: () => true },
 };
 const event = normalizeCloudTrail(
-  loadFixture('cloudtrail/get-object.data-event.json', { requestParameters: { maxKeys: 250, tags: ['a', 'b'] } }),
+  loadFixture('cloudtrail/get-object.data-event.json', {
+    requestParameters: { maxKeys: 250, tags: ['a', 'b'] },
+  }),
 );
 const matches = (condition: Condition) => compileCondition(condition, context)(event);
 
@@ -32,7 +38,11 @@ describe('condition operators', () => {
     ['exists false', { field: 'api.response.error', exists: false }, true],
     ['gt', { field: 'raw.requestParameters.maxKeys', gt: 100 }, true],
     ['lte', { field: 'raw.requestParameters.maxKeys', lte: 100 }, false],
-    ['numbers compare as strings for equals', { field: 'raw.requestParameters.maxKeys', equals: '250' }, true],
+    [
+      'numbers compare as strings for equals',
+      { field: 'raw.requestParameters.maxKeys', equals: '250' },
+      true,
+    ],
     ['arrays fan out', { field: 'resources.type', equals: 'AWS::S3::Bucket' }, true],
     ['array of scalars', { field: 'raw.requestParameters.tags', equals: 'b' }, true],
     ['missing field never matches', { field: 'raw.nothing.here', equals: 'x' }, false],
@@ -42,7 +52,9 @@ describe('condition operators', () => {
 
   it('combines with all / any / not, macros and predicates', () => {
     expect(matches({ all: [{ macro: 'success' }, { predicate: 'alwaysTrue' }] })).toBe(true);
-    expect(matches({ any: [{ field: 'status', equals: 'Failure' }, { not: { macro: 'success' } }] })).toBe(false);
+    expect(matches({ any: [{ field: 'status', equals: 'Failure' }, { not: { macro: 'success' } }] })).toBe(
+      false,
+    );
   });
 
   it.each<[string, Condition, RegExp]>([
@@ -61,19 +73,36 @@ describe('condition operators', () => {
 describe('requiredOperations (the operation index)', () => {
   it('finds the narrowest operation set of an all', () => {
     const ops = requiredOperations(
-      { all: [{ field: 'api.operation', one_of: ['A', 'B', 'C'] }, { field: 'api.operation', equals: 'B' }] },
+      {
+        all: [
+          { field: 'api.operation', one_of: ['A', 'B', 'C'] },
+          { field: 'api.operation', equals: 'B' },
+        ],
+      },
       context,
     );
     expect([...(ops ?? [])]).toEqual(['B']);
   });
 
   it('unions an any only when every branch is pinned', () => {
-    expect(requiredOperations({ any: [{ field: 'api.operation', equals: 'A' }, { macro: 'success' }] }, context)).toBeUndefined();
-    const ops = requiredOperations({ any: [{ field: 'api.operation', equals: 'A' }, { field: 'api.operation', in_list: 'readers' }] }, context);
+    expect(
+      requiredOperations({ any: [{ field: 'api.operation', equals: 'A' }, { macro: 'success' }] }, context),
+    ).toBeUndefined();
+    const ops = requiredOperations(
+      {
+        any: [
+          { field: 'api.operation', equals: 'A' },
+          { field: 'api.operation', in_list: 'readers' },
+        ],
+      },
+      context,
+    );
     expect([...(ops ?? [])].sort()).toEqual(['A', 'GetObject', 'ListBuckets']);
   });
 
   it('does not index a case-insensitive match', () => {
-    expect(requiredOperations({ field: 'api.operation', equals: 'a', nocase: true }, context)).toBeUndefined();
+    expect(
+      requiredOperations({ field: 'api.operation', equals: 'a', nocase: true }, context),
+    ).toBeUndefined();
   });
 });

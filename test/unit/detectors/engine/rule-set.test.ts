@@ -12,9 +12,9 @@ const listBuckets = normalizeCloudTrail(loadFixture('cloudtrail/identities/iam-u
 describe('loadRuleSet', () => {
   it('names the file and the field of an invalid rule', () => {
     expect(() => ruleSetOf([ruleDocument({ severity: 'urgent' })])).toThrow(/rules\/rule-0\.yml: severity/);
-    expect(() => ruleSetOf([ruleDocument({ attack: [{ tactic: 'X', technique_id: 'T1', technique_name: 'x' }] })])).toThrow(
-      RuleLoadError,
-    );
+    expect(() =>
+      ruleSetOf([ruleDocument({ attack: [{ tactic: 'X', technique_id: 'T1', technique_name: 'x' }] })]),
+    ).toThrow(RuleLoadError);
   });
 
   it('requires a positive and a negative case', () => {
@@ -24,8 +24,12 @@ describe('loadRuleSet', () => {
   });
 
   it('refuses duplicate ids and invalid YAML', () => {
-    expect(() => ruleSetOf([ruleDocument(), ruleDocument()])).toThrow(/duplicate rule id test\.example\.rule/);
-    expect(() => loadRuleSet([{ path: 'bad.yml', text: 'id: [unclosed', origin: 'test' }])).toThrow(/bad\.yml: invalid YAML/);
+    expect(() => ruleSetOf([ruleDocument(), ruleDocument()])).toThrow(
+      /duplicate rule id test\.example\.rule/,
+    );
+    expect(() => loadRuleSet([{ path: 'bad.yml', text: 'id: [unclosed', origin: 'test' }])).toThrow(
+      /bad\.yml: invalid YAML/,
+    );
   });
 
   it('lets a later lists.yml override a list (the tuning hook)', () => {
@@ -61,7 +65,9 @@ describe('rule evaluation', () => {
   it('runs a rule only on the operations it is indexed by', () => {
     const ruleSet = ruleSetOf([ruleDocument()]);
     expect(ruleSet.candidates(listBuckets)).toHaveLength(1);
-    const other = normalizeCloudTrail(loadFixture('cloudtrail/identities/iam-user.json', { eventName: 'GetObject' }));
+    const other = normalizeCloudTrail(
+      loadFixture('cloudtrail/identities/iam-user.json', { eventName: 'GetObject' }),
+    );
     expect(ruleSet.candidates(other)).toHaveLength(0);
   });
 });
@@ -69,13 +75,18 @@ describe('rule evaluation', () => {
 describe('runRuleTests', () => {
   it('fails a case whose verdict is wrong, and a positive case whose explanation has holes', () => {
     const wrong = ruleDocument({ condition: { field: 'api.operation', equals: 'GetObject' } });
-    const holes = ruleDocument({ id: 'test.example.holes', explanation: 'bucket {raw.requestParameters.bucketName} listed' });
+    const holes = ruleDocument({
+      id: 'test.example.holes',
+      explanation: 'bucket {raw.requestParameters.bucketName} listed',
+    });
     const results = runRuleTests(ruleSetOf([wrong, holes]), NORMALIZERS);
     expect(results.filter((r) => !r.passed).map((r) => `${r.ruleId}/${r.name}`)).toEqual([
       'test.example.rule/positive',
       'test.example.rule/negative',
       'test.example.holes/positive',
     ]);
-    expect(results.find((r) => r.ruleId === 'test.example.holes' && !r.passed)?.problem).toMatch(/explanation has a field missing/);
+    expect(results.find((r) => r.ruleId === 'test.example.holes' && !r.passed)?.problem).toMatch(
+      /explanation has a field missing/,
+    );
   });
 });

@@ -70,7 +70,11 @@ describe('normalizeCloudTrail: outcome, activity and metadata', () => {
     expect(event.api.response.error).toBe('AccessDenied');
     expect(event.api.response.message).toContain('not authorized');
     expect(event.activity_id).toBe(1);
-    expect(event.resources).toContainEqual({ name: 'mallory', type: 'AWS::IAM::User', account: '111122223333' });
+    expect(event.resources).toContainEqual({
+      name: 'mallory',
+      type: 'AWS::IAM::User',
+      account: '111122223333',
+    });
   });
 
   it('reads console sign-in outcome and MFA from the response and additional data', () => {
@@ -87,7 +91,11 @@ describe('normalizeCloudTrail: outcome, activity and metadata', () => {
   it('classifies read-only calls and data events', () => {
     const event = normalizeCloudTrail(loadFixture('cloudtrail/get-object.data-event.json'));
     expect(event.activity_id).toBe(2);
-    expect(event.metadata).toMatchObject({ log_name: 'Data', read_only: true, uid: '11111111-0000-4000-8000-000000000001' });
+    expect(event.metadata).toMatchObject({
+      log_name: 'Data',
+      read_only: true,
+      uid: '11111111-0000-4000-8000-000000000001',
+    });
     expect(event.resources.map((r) => r.uid ?? r.name)).toEqual([
       'arn:aws:s3:::payroll-exports/2026/03/payroll.csv',
       'arn:aws:s3:::payroll-exports',
@@ -106,6 +114,8 @@ describe('normalizeCloudTrail: outcome, activity and metadata', () => {
 
   it('refuses a record that is not CloudTrail, with a typed error', () => {
     expect(() => normalizeCloudTrail({ hello: 'world' })).toThrow(NormalizationError);
-    expect(() => normalizeCloudTrail({ eventName: 'X', eventSource: 'y', eventTime: 'yesterday' })).toThrow(/not a timestamp/);
+    expect(() => normalizeCloudTrail({ eventName: 'X', eventSource: 'y', eventTime: 'yesterday' })).toThrow(
+      /not a timestamp/,
+    );
   });
 });

@@ -37,9 +37,16 @@ describe('decodeInput: formats', () => {
   });
 
   it('reads EventBridge envelopes and LookupEvents output', async () => {
-    const envelope = { 'detail-type': 'AWS API Call via CloudTrail', source: 'aws.iam', detail: record('eb') };
+    const envelope = {
+      'detail-type': 'AWS API Call via CloudTrail',
+      source: 'aws.iam',
+      detail: record('eb'),
+    };
     const lookup = { Events: [{ EventId: 'le', CloudTrailEvent: JSON.stringify(record('le')) }] };
-    expect(ids(await decode(`${JSON.stringify(envelope)}\n${JSON.stringify(lookup)}\n`))).toEqual(['eb', 'le']);
+    expect(ids(await decode(`${JSON.stringify(envelope)}\n${JSON.stringify(lookup)}\n`))).toEqual([
+      'eb',
+      'le',
+    ]);
   });
 
   it('reads a JSON array of records', async () => {
@@ -49,7 +56,9 @@ describe('decodeInput: formats', () => {
 
 describe('decodeInput: bad input is reported and the rest is read', () => {
   it('reports a non-JSON line with its number and keeps reading', async () => {
-    const items = await decode(`${JSON.stringify(record('a'))}\nnot json at all\n${JSON.stringify(record('b'))}\n`);
+    const items = await decode(
+      `${JSON.stringify(record('a'))}\nnot json at all\n${JSON.stringify(record('b'))}\n`,
+    );
     expect(ids(items)).toEqual(['a', 'b']);
     expect(problems(items)).toEqual([{ reason: 'malformed-json', line: 2 }]);
   });
@@ -70,8 +79,12 @@ describe('decodeInput: bad input is reported and the rest is read', () => {
   });
 
   it('refuses an unknown format without reading further', async () => {
-    expect(problems(await decode('Date,Event\n2026-01-01,login\n'))).toEqual([{ reason: 'unknown-format', line: undefined }]);
-    expect(problems(await decode(Buffer.from([0x00, 0x01, 0x02, 0x03])))).toEqual([{ reason: 'unknown-format', line: undefined }]);
+    expect(problems(await decode('Date,Event\n2026-01-01,login\n'))).toEqual([
+      { reason: 'unknown-format', line: undefined },
+    ]);
+    expect(problems(await decode(Buffer.from([0x00, 0x01, 0x02, 0x03])))).toEqual([
+      { reason: 'unknown-format', line: undefined },
+    ]);
   });
 
   it('reports a JSON object that is no known record', async () => {
@@ -83,7 +96,11 @@ describe('decodeInput: bad input is reported and the rest is read', () => {
     const big = JSON.stringify({ ...record('big'), padding: 'x'.repeat(5000) });
     const items: DecodedItem[] = [];
     const body = Buffer.from(`${JSON.stringify(record('a'))}\n${big}\n${JSON.stringify(record('b'))}\n`);
-    for await (const item of decodeInput('input', [body], { maxDocumentBytes: 4096, maxQuarantineBytes: 100 })) items.push(item);
+    for await (const item of decodeInput('input', [body], {
+      maxDocumentBytes: 4096,
+      maxQuarantineBytes: 100,
+    }))
+      items.push(item);
     expect(ids(items)).toEqual(['a', 'b']);
     expect(problems(items)).toEqual([{ reason: 'oversized-record', line: 2 }]);
   });
