@@ -140,6 +140,8 @@ function indexRules(rules: CompiledRule[]): RuleSet {
   const byOperation = new Map<string, Map<string, CompiledRule[]>>();
   const unindexed = new Map<string, CompiledRule[]>();
   for (const rule of rules) {
+    // A deprecated rule keeps its file (and its cases) so its id stays reserved, but no longer runs.
+    if (rule.doc.deprecated !== undefined) continue;
     const source = rule.doc.log_source;
     if (rule.operations === undefined) {
       const list = unindexed.get(source) ?? [];
