@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { opendir, stat } from 'node:fs/promises';
+import { opendir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** A path given on the command line that cannot be read at all. */
@@ -59,7 +59,16 @@ async function* walkFolder(
   }
 }
 
-/** A file's bytes as a stream of large chunks (fewer, bigger reads are faster to gunzip and split). */
-export function fileBytes(path: string): AsyncIterable<Uint8Array> {
+/** Files up to this size are read whole: one read and a synchronous gunzip beat a stream for them. */
+const READ_WHOLE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * A file's bytes: read whole when small (CloudTrail writes files of a few
+ * megabytes at most), streamed in large chunks otherwise, so memory stays
+ * bounded whatever the file's size.
+ */
+export async function fileBytes(path: string): Promise<Uint8Array[] | AsyncIterable<Uint8Array>> {
+  const { size } = await stat(path);
+  if (size <= READ_WHOLE_BYTES) return [await readFile(path)];
   return createReadStream(path, { highWaterMark: 1024 * 1024 });
 }

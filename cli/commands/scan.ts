@@ -100,7 +100,7 @@ async function scan(paths: string[], options: ScanOptions): Promise<number> {
       unreadable += 1;
       process.stderr.write(`trailhound: ${error.message}\n`);
     })) {
-      await pipeline.ingest(file, fileBytes(file));
+      await pipeline.ingest(file, await fileBytes(file));
     }
   } finally {
     progress?.stop();

@@ -13,6 +13,7 @@ import type { NormalizedEvent } from '../schema/event.js';
 import { FINDING_SCHEMA_VERSION, type Finding, type Severity } from '../schema/finding.js';
 import { firstString } from './field-path.js';
 import type { CompiledRule } from './rule-set.js';
+import { SlidingWindow, type WindowEntry } from './sliding-window.js';
 
 const EVIDENCE_LIMIT = 100;
 const RESOURCE_LIMIT = 20;
@@ -27,13 +28,6 @@ export const SEVERITY_RISK: Record<Severity, number> = {
   critical: 95,
 };
 
-interface WindowEntry {
-  time: number;
-  uid: string;
-  distinct?: string;
-  operation: string;
-}
-
 interface OpenFinding {
   finding: Finding;
   seen: Set<string>;
@@ -43,7 +37,7 @@ interface OpenFinding {
 export interface AggregatorState {
   version: 1;
   open: Array<{ key: string; finding: Finding; seen: string[] }>;
-  windows: Array<{ key: string; entries: WindowEntry[] }>;
+  windows: Array<{ key: string; windowMs: number; entries: WindowEntry[] }>;
 }
 
 function keyOf(rule: CompiledRule, getters: CompiledRule['dedupKey'], event: NormalizedEvent): string {
@@ -56,14 +50,22 @@ function findingUid(key: string, firstEventUid: string): string {
   return createHash('sha256').update(key).update('\u0000').update(firstEventUid).digest('hex').slice(0, 32);
 }
 
+const shortServiceNames = new Map<string, string>();
+
+/** `iam.amazonaws.com` + `CreateUser` → `iam:CreateUser`, the form responders know from IAM policies. */
 function operationOf(event: NormalizedEvent): string {
-  const service = event.api.service.replace(/\.amazonaws\.com$|\.googleapis\.com$/, '');
-  return `${service}:${event.api.operation}`;
+  const service = event.api.service;
+  let short = shortServiceNames.get(service);
+  if (short === undefined) {
+    short = service.replace(/\.amazonaws\.com$|\.googleapis\.com$/, '');
+    if (shortServiceNames.size < 10_000) shortServiceNames.set(service, short);
+  }
+  return `${short}:${event.api.operation}`;
 }
 
 export class FindingAggregator {
   private readonly open = new Map<string, OpenFinding>();
-  private readonly windows = new Map<string, WindowEntry[]>();
+  private readonly windows = new Map<string, SlidingWindow>();
   /** Findings created or changed since the last {@link takeChanged}. */
   private readonly changed = new Map<string, Finding>();
 
@@ -75,25 +77,27 @@ export class FindingAggregator {
     let backlog: WindowEntry[] | undefined;
     if (threshold !== undefined) {
       const windowKey = keyOf(rule, threshold.key, event);
-      const entries = this.windows.get(windowKey) ?? [];
-      if (entries.some((e) => e.uid === event.metadata.uid)) return undefined;
+      let window = this.windows.get(windowKey);
+      if (window === undefined) {
+        window = new SlidingWindow(threshold.windowMs);
+        this.windows.set(windowKey, window);
+      }
+      if (window.has(event.metadata.uid)) return undefined;
       const entry: WindowEntry = { time: event.time, uid: event.metadata.uid, operation: operationOf(event) };
       if (threshold.distinct !== undefined) {
         const value = firstString(threshold.distinct, event);
         if (value !== undefined) entry.distinct = value;
       }
-      entries.push(entry);
-      // Keep the entries within the window of the newest event (files arrive out of order).
-      const newest = entries.reduce((max, e) => Math.max(max, e.time), 0);
-      const kept = entries.filter((e) => e.time >= newest - threshold.windowMs);
-      this.windows.set(windowKey, kept);
-      const reached =
-        threshold.distinct !== undefined
-          ? new Set(kept.map((e) => e.distinct).filter((d) => d !== undefined)).size >= threshold.count
-          : kept.length >= threshold.count;
       const dedupKey = keyOf(rule, rule.dedupKey, event);
-      if (!reached && !this.isOpenFor(dedupKey, rule, event)) return undefined;
-      backlog = kept.filter((e) => e.uid !== event.metadata.uid);
+      const alreadyOpen = this.isOpenFor(dedupKey, rule, event);
+      window.add(entry);
+      if (!alreadyOpen) {
+        const reached =
+          (threshold.distinct !== undefined ? window.distinctSize : window.size) >= threshold.count;
+        if (!reached) return undefined;
+        // The threshold was just reached: every match in the window is evidence.
+        backlog = window.live().filter((e) => e.uid !== event.metadata.uid);
+      }
     }
     return this.fold(rule, event, backlog ?? []);
   }
@@ -179,13 +183,18 @@ export class FindingAggregator {
     return {
       version: 1,
       open: [...this.open].map(([key, o]) => ({ key, finding: o.finding, seen: [...o.seen] })),
-      windows: [...this.windows].map(([key, entries]) => ({ key, entries })),
+      windows: [...this.windows].map(([key, window]) => ({
+        key,
+        windowMs: window.windowMs,
+        entries: window.live(),
+      })),
     };
   }
 
   restore(state: AggregatorState): void {
     for (const { key, finding, seen } of state.open) this.open.set(key, { finding, seen: new Set(seen) });
-    for (const { key, entries } of state.windows) this.windows.set(key, entries);
+    for (const { key, windowMs, entries } of state.windows)
+      this.windows.set(key, SlidingWindow.from(windowMs, entries));
   }
 
   /**
@@ -194,9 +203,7 @@ export class FindingAggregator {
    */
   expire(before: number): void {
     for (const [key, open] of this.open) if (open.finding.last_seen < before) this.open.delete(key);
-    for (const [key, entries] of this.windows) {
-      if (entries.every((e) => e.time < before)) this.windows.delete(key);
-    }
+    for (const [key, window] of this.windows) if (window.isOlderThan(before)) this.windows.delete(key);
   }
 }
 

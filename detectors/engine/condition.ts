@@ -5,7 +5,7 @@
  */
 import { BlockList, isIP } from 'node:net';
 import type { NormalizedEvent } from '../schema/event.js';
-import { compileFieldPath } from './field-path.js';
+import { compileFieldTest } from './field-path.js';
 import { type Condition, type FieldMatcher, OPERATORS, type Operator } from './rule.js';
 
 export type EventPredicate = (event: NormalizedEvent) => boolean;
@@ -74,20 +74,14 @@ function operatorOf(matcher: FieldMatcher): Operator {
 }
 
 function compileFieldMatcher(matcher: FieldMatcher, context: ConditionContext): EventPredicate {
-  const get = compileFieldPath(matcher.field);
   const op = operatorOf(matcher);
   const nocase = matcher.nocase === true;
   const fold = (text: string) => (nocase ? text.toLowerCase() : text);
-  const test = compileValueTest(op, matcher, context, fold);
   if (op === 'exists') {
-    const wanted = matcher.exists === true;
-    return (event) => get(event).length > 0 === wanted;
+    const present = compileFieldTest(matcher.field, () => true);
+    return matcher.exists === true ? present : (event) => !present(event);
   }
-  return (event) => {
-    const values = get(event);
-    for (const value of values) if (test(value)) return true;
-    return false;
-  };
+  return compileFieldTest(matcher.field, compileValueTest(op, matcher, context, fold));
 }
 
 type ValueTest = (value: unknown) => boolean;

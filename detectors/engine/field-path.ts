@@ -46,3 +46,30 @@ export function firstString(getter: FieldGetter, root: unknown): string | undefi
   if (value === undefined) return undefined;
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
+
+/**
+ * Compiles "does any value at `path` pass `test`" without allocating on the
+ * common path: plain objects are walked directly and only an array met on the
+ * way falls back to fanning out. This is what rule conditions run per event.
+ */
+export function compileFieldTest(
+  path: string,
+  test: (value: unknown) => boolean,
+): (root: unknown) => boolean {
+  const segments = path.split('.');
+  const count = segments.length;
+  return (root) => {
+    let value: unknown = root;
+    for (let i = 0; i < count; i++) {
+      if (value === null || value === undefined) return false;
+      if (Array.isArray(value)) return fanOut(value, segments, i).some(test);
+      value = (value as Record<string, unknown>)[segments[i] as string];
+    }
+    if (value === undefined || value === null) return false;
+    if (Array.isArray(value)) {
+      for (const item of value) if (item !== null && item !== undefined && test(item)) return true;
+      return false;
+    }
+    return test(value);
+  };
+}

@@ -38,15 +38,20 @@ const KNOWN_TYPES = new Set<string>([
   'Role',
 ]);
 
-/** `arn:aws:sts::111122223333:assumed-role/RoleName/session` → `{ role: 'RoleName', session: 'session' }`. */
+/** `arn:aws:sts::111122223333:assumed-role/RoleName/session` → its account, role name and session name. */
 function parseAssumedRoleArn(arn: string): { role: string; session: string; account: string } | undefined {
-  const parts = arn.split(':');
-  if (parts.length < 6 || parts[2] !== 'sts') return undefined;
-  const resource = parts.slice(5).join(':');
-  if (!resource.startsWith('assumed-role/')) return undefined;
-  const [, role, ...session] = resource.split('/');
-  if (role === undefined) return undefined;
-  return { role, session: session.join('/'), account: parts[4] ?? '' };
+  // arn:partition:sts::account:assumed-role/role/session — found with indexOf: this runs once per event.
+  const marker = arn.indexOf(':assumed-role/');
+  if (marker === -1) return undefined;
+  const accountStart = arn.lastIndexOf(':', marker - 1) + 1;
+  const roleStart = marker + ':assumed-role/'.length;
+  const slash = arn.indexOf('/', roleStart);
+  if (slash === -1) return undefined;
+  return {
+    account: arn.slice(accountStart, marker),
+    role: arn.slice(roleStart, slash),
+    session: arn.slice(slash + 1),
+  };
 }
 
 function sessionFrom(identity: Json, issuerArn: string | undefined, name: string | undefined): Session {

@@ -67,9 +67,11 @@ export class DetectionPipeline {
     }
     this.stats.inputs += 1;
     const counted = this.countBytes(bytes);
-    for await (const item of decodeInput(name, counted, this.options.decode ?? DEFAULT_DECODE_OPTIONS)) {
-      if (item.kind === 'record') this.processRecord(item.source, item.record, name, item.line);
-      else this.reject(item.error);
+    for await (const batch of decodeInput(name, counted, this.options.decode ?? DEFAULT_DECODE_OPTIONS)) {
+      for (const item of batch) {
+        if (item.kind === 'record') this.processRecord(item.source, item.record, name, item.line);
+        else this.reject(item.error);
+      }
     }
     await this.flushQuarantine();
   }
@@ -81,11 +83,18 @@ export class DetectionPipeline {
     await Promise.all(pending);
   }
 
-  private async *countBytes(bytes: ByteSource): AsyncGenerator<Uint8Array> {
-    for await (const chunk of bytes) {
-      this.stats.bytes += chunk.byteLength;
-      yield chunk;
+  private countBytes(bytes: ByteSource): ByteSource {
+    if (Array.isArray(bytes)) {
+      for (const chunk of bytes as Uint8Array[]) this.stats.bytes += chunk.byteLength;
+      return bytes;
     }
+    const stats = this.stats;
+    return (async function* () {
+      for await (const chunk of bytes) {
+        stats.bytes += chunk.byteLength;
+        yield chunk;
+      }
+    })();
   }
 
   /** Normalizes and evaluates one raw record. Synchronous: this is the hot path. */

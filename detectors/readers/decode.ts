@@ -9,7 +9,7 @@
  * are still read.
  */
 import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import { constants, createGunzip, gunzipSync } from 'node:zlib';
 import type { AuditSource } from '../schema/api-activity.js';
 import { InputProblemError } from './errors.js';
 import { type Line, splitLines } from './lines.js';
@@ -27,7 +27,10 @@ export const DEFAULT_DECODE_OPTIONS: DecodeOptions = {
   maxQuarantineBytes: 1024 * 1024,
 };
 
-/** Bytes of one input, in chunks of any size: a file stream, an S3 body, or a plain array of buffers. */
+/**
+ * Bytes of one input, in chunks of any size: a stream (file, S3 body) or an
+ * array of buffers already in memory.
+ */
 export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
 export interface RawRecord {
@@ -48,8 +51,36 @@ export type DecodedItem = RawRecord | Problem;
 const GZIP_MAGIC_0 = 0x1f;
 const GZIP_MAGIC_1 = 0x8b;
 
-/** Re-yields `source`, transparently gunzipping it when it starts with the gzip magic bytes. */
+const isGzip = (head: Uint8Array): boolean => head[0] === GZIP_MAGIC_0 && head[1] === GZIP_MAGIC_1;
+
+/** Marks the end of a salvaged truncated gzip: the records before it are read, then the truncation is reported. */
+class TruncatedGzipError extends Error {
+  readonly code = 'Z_BUF_ERROR';
+}
+
+/**
+ * Re-yields `source`, transparently gunzipping it when it starts with the gzip
+ * magic bytes. An input already in memory (an array of buffers: a whole file or
+ * object body) is gunzipped synchronously, which is markedly faster than the
+ * stream for the few-megabyte files CloudTrail writes; a truncated one still
+ * yields what was before the cut, then fails as truncated.
+ */
 async function* decompressed(source: ByteSource): AsyncGenerator<Uint8Array> {
+  if (Array.isArray(source)) {
+    const whole = source.length === 1 ? (source[0] as Uint8Array) : Buffer.concat(source as Uint8Array[]);
+    if (!isGzip(whole)) {
+      if (whole.length > 0) yield whole;
+      return;
+    }
+    try {
+      yield gunzipSync(whole);
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'Z_BUF_ERROR') throw error;
+      yield gunzipSync(whole, { finishFlush: constants.Z_SYNC_FLUSH });
+      throw new TruncatedGzipError('unexpected end of file', { cause: error });
+    }
+    return;
+  }
   const iterator =
     Symbol.asyncIterator in source
       ? source[Symbol.asyncIterator]()
@@ -67,7 +98,7 @@ async function* decompressed(source: ByteSource): AsyncGenerator<Uint8Array> {
       yield next.value;
     }
   })();
-  if (head[0] !== GZIP_MAGIC_0 || head[1] !== GZIP_MAGIC_1) {
+  if (!isGzip(head)) {
     yield* replay;
     return;
   }
@@ -98,11 +129,15 @@ function lineOfPosition(text: string, error: unknown): number | undefined {
   return line;
 }
 
+/**
+ * Decodes one input into batches of items, one batch per line or document:
+ * batching keeps the per-record cost of async iteration off the hot path.
+ */
 export async function* decodeInput(
   name: string,
   source: ByteSource,
   options: DecodeOptions = DEFAULT_DECODE_OPTIONS,
-): AsyncGenerator<DecodedItem> {
+): AsyncGenerator<DecodedItem[]> {
   const lines = splitLines(decompressed(source), options.maxDocumentBytes);
   let mode: 'unknown' | 'lines' | 'document' = 'unknown';
   const documentParts: string[] = [];
@@ -119,7 +154,7 @@ export async function* decodeInput(
       if (line.text === undefined) {
         sawContent = true;
         mode = 'lines';
-        yield oversized(name, line, options);
+        yield [oversized(name, line, options)];
         continue;
       }
       if (line.text.trim() === '') continue;
@@ -127,14 +162,16 @@ export async function* decodeInput(
         sawContent = true;
         const first = line.text.trimStart().charAt(0);
         if (first !== '{' && first !== '[') {
-          yield problem(
-            'unknown-format',
-            name,
-            undefined,
-            'not JSON, JSON Lines or gzip of either',
-            line.text,
-            options,
-          );
+          yield [
+            problem(
+              'unknown-format',
+              name,
+              undefined,
+              'not JSON, JSON Lines or gzip of either',
+              line.text,
+              options,
+            ),
+          ];
           return;
         }
         if (looksLikeJsonLine(line.text)) mode = 'lines';
@@ -145,7 +182,7 @@ export async function* decodeInput(
           continue;
         }
       }
-      yield* parseAndUnpack(name, line.number, line.text, options);
+      yield parseAndUnpack(name, line.number, line.text, options);
     }
   } catch (error) {
     const reason = isTruncation(error) ? 'truncated-file' : 'read-error';
@@ -153,50 +190,54 @@ export async function* decodeInput(
       reason === 'truncated-file'
         ? 'input ends before its gzip stream does (truncated upload or copy); records before the cut were read'
         : `cannot read: ${(error as Error).message}`;
-    yield {
-      kind: 'problem',
-      error: new InputProblemError(reason, name, undefined, message, undefined, { cause: error }),
-    };
+    yield [
+      {
+        kind: 'problem',
+        error: new InputProblemError(reason, name, undefined, message, undefined, { cause: error }),
+      },
+    ];
     return;
   }
   if (mode === 'document') {
     if (documentBytes > options.maxDocumentBytes) {
-      yield problem(
-        'oversized-record',
-        name,
-        1,
-        `document of ${documentBytes} bytes exceeds the ${options.maxDocumentBytes}-byte limit`,
-        undefined,
-        options,
-      );
+      yield [
+        problem(
+          'oversized-record',
+          name,
+          1,
+          `document of ${documentBytes} bytes exceeds the ${options.maxDocumentBytes}-byte limit`,
+          undefined,
+          options,
+        ),
+      ];
       return;
     }
-    yield* parseAndUnpack(name, 1, documentParts.join('\n'), options);
+    yield parseAndUnpack(name, 1, documentParts.join('\n'), options);
   } else if (!sawContent) {
-    yield problem('unknown-format', name, undefined, 'empty input', undefined, options);
+    yield [problem('unknown-format', name, undefined, 'empty input', undefined, options)];
   }
 }
 
-function* parseAndUnpack(
+function parseAndUnpack(
   name: string,
   lineNumber: number,
   text: string,
   options: DecodeOptions,
-): Generator<DecodedItem> {
+): DecodedItem[] {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
     const at = lineNumber + (lineOfPosition(text, error) ?? 1) - 1;
-    yield problem('malformed-json', name, at, `malformed JSON: ${(error as Error).message}`, text, options);
-    return;
+    return [
+      problem('malformed-json', name, at, `malformed JSON: ${(error as Error).message}`, text, options),
+    ];
   }
-  for (const item of unpackDocument(value)) {
-    if (item.kind === 'record')
-      yield { kind: 'record', source: item.source, record: item.record, line: lineNumber };
-    else
-      yield problem(item.reason, name, lineNumber, item.message, JSON.stringify(item.value ?? null), options);
-  }
+  return unpackDocument(value).map((item) =>
+    item.kind === 'record'
+      ? { kind: 'record', source: item.source, record: item.record, line: lineNumber }
+      : problem(item.reason, name, lineNumber, item.message, JSON.stringify(item.value ?? null), options),
+  );
 }
 
 function isTruncation(error: unknown): boolean {

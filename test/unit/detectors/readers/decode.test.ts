@@ -12,7 +12,7 @@ async function decode(bytes: Buffer | string, chunkSize = 7): Promise<DecodedIte
     for (let i = 0; i < buffer.length; i += chunkSize) yield buffer.subarray(i, i + chunkSize);
   }
   const items: DecodedItem[] = [];
-  for await (const item of decodeInput('input', chunks())) items.push(item);
+  for await (const batch of decodeInput('input', chunks())) items.push(...batch);
   return items;
 }
 
@@ -96,11 +96,8 @@ describe('decodeInput: bad input is reported and the rest is read', () => {
     const big = JSON.stringify({ ...record('big'), padding: 'x'.repeat(5000) });
     const items: DecodedItem[] = [];
     const body = Buffer.from(`${JSON.stringify(record('a'))}\n${big}\n${JSON.stringify(record('b'))}\n`);
-    for await (const item of decodeInput('input', [body], {
-      maxDocumentBytes: 4096,
-      maxQuarantineBytes: 100,
-    }))
-      items.push(item);
+    const options = { maxDocumentBytes: 4096, maxQuarantineBytes: 100 };
+    for await (const batch of decodeInput('input', [body], options)) items.push(...batch);
     expect(ids(items)).toEqual(['a', 'b']);
     expect(problems(items)).toEqual([{ reason: 'oversized-record', line: 2 }]);
   });

@@ -1,0 +1,82 @@
+/**
+ * Matches of one threshold key within a time window, with O(1) amortized
+ * insert, expiry and (distinct) count. Entries arrive roughly in time order
+ * (log files are per account, region and five minutes); a late entry is kept
+ * and expires when the window passes it.
+ */
+export interface WindowEntry {
+  time: number;
+  uid: string;
+  distinct?: string;
+  operation: string;
+}
+
+/** Upper bound of entries held per key, so a flood cannot exhaust memory. */
+const MAX_ENTRIES = 10_000;
+
+export class SlidingWindow {
+  private entries: WindowEntry[] = [];
+  private head = 0;
+  private newest = 0;
+  private readonly uids = new Set<string>();
+  private readonly distinctCounts = new Map<string, number>();
+
+  constructor(readonly windowMs: number) {}
+
+  static from(windowMs: number, entries: readonly WindowEntry[]): SlidingWindow {
+    const window = new SlidingWindow(windowMs);
+    for (const entry of entries) window.add(entry);
+    return window;
+  }
+
+  has(uid: string): boolean {
+    return this.uids.has(uid);
+  }
+
+  /** Adds an entry and expires those older than the window of the newest one. */
+  add(entry: WindowEntry): void {
+    this.entries.push(entry);
+    this.uids.add(entry.uid);
+    if (entry.distinct !== undefined) {
+      this.distinctCounts.set(entry.distinct, (this.distinctCounts.get(entry.distinct) ?? 0) + 1);
+    }
+    if (entry.time > this.newest) this.newest = entry.time;
+    const horizon = this.newest - this.windowMs;
+    while (this.head < this.entries.length) {
+      const oldest = this.entries[this.head] as WindowEntry;
+      if (oldest.time >= horizon && this.size <= MAX_ENTRIES) break;
+      this.evict(oldest);
+      this.head += 1;
+    }
+    // Compact now and then so the array does not keep evicted entries alive.
+    if (this.head > 1024 && this.head * 2 > this.entries.length) {
+      this.entries = this.entries.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  private evict(entry: WindowEntry): void {
+    this.uids.delete(entry.uid);
+    if (entry.distinct === undefined) return;
+    const left = (this.distinctCounts.get(entry.distinct) ?? 1) - 1;
+    if (left === 0) this.distinctCounts.delete(entry.distinct);
+    else this.distinctCounts.set(entry.distinct, left);
+  }
+
+  get size(): number {
+    return this.entries.length - this.head;
+  }
+
+  get distinctSize(): number {
+    return this.distinctCounts.size;
+  }
+
+  /** True when the newest entry is older than `before`. */
+  isOlderThan(before: number): boolean {
+    return this.newest < before;
+  }
+
+  live(): WindowEntry[] {
+    return this.entries.slice(this.head);
+  }
+}
