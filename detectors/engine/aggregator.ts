@@ -85,8 +85,8 @@ export class FindingAggregator {
       if (window.has(event.metadata.uid)) return undefined;
       const entry: WindowEntry = { time: event.time, uid: event.metadata.uid, operation: operationOf(event) };
       if (threshold.distinct !== undefined) {
-        const value = firstString(threshold.distinct, event);
-        if (value !== undefined) entry.distinct = value;
+        const values = threshold.distinct(event).map((v) => (typeof v === 'string' ? v : JSON.stringify(v)));
+        if (values.length > 0) entry.distinct = values;
       }
       const dedupKey = keyOf(rule, rule.dedupKey, event);
       const alreadyOpen = this.isOpenFor(dedupKey, rule, event);

@@ -10,11 +10,20 @@ import { type Condition, type FieldMatcher, OPERATORS, type Operator } from './r
 
 export type EventPredicate = (event: NormalizedEvent) => boolean;
 
+/** Named lists, after user overrides: the tuning hooks rules and predicates read. */
+export type Lists = Readonly<Record<string, ReadonlyArray<string | number | boolean>>>;
+
+/**
+ * A TypeScript predicate a rule names. It receives the lists so it honours the
+ * same tuning hooks as YAML conditions (e.g. `trusted_accounts`).
+ */
+export type RulePredicate = (event: NormalizedEvent, lists: Lists) => boolean;
+
 /** What a condition may refer to by name. */
 export interface ConditionContext {
-  readonly lists: Readonly<Record<string, ReadonlyArray<string | number | boolean>>>;
+  readonly lists: Lists;
   readonly macros: Readonly<Record<string, Condition>>;
-  readonly predicates: Readonly<Record<string, EventPredicate>>;
+  readonly predicates: Readonly<Record<string, RulePredicate>>;
 }
 
 /** Thrown for a condition that names something unknown or is ill-formed; the loader adds the file. */
@@ -58,7 +67,8 @@ export function compileCondition(
   if ('predicate' in condition) {
     const predicate = context.predicates[condition.predicate];
     if (predicate === undefined) throw new ConditionError(`unknown predicate "${condition.predicate}"`);
-    return predicate;
+    const lists = context.lists;
+    return (event) => predicate(event, lists);
   }
   return compileFieldMatcher(condition, context);
 }

@@ -7,7 +7,8 @@
 export interface WindowEntry {
   time: number;
   uid: string;
-  distinct?: string;
+  /** Values of the threshold's `distinct` field in this match (a multi-valued field gives several). */
+  distinct?: string[];
   operation: string;
 }
 
@@ -37,9 +38,8 @@ export class SlidingWindow {
   add(entry: WindowEntry): void {
     this.entries.push(entry);
     this.uids.add(entry.uid);
-    if (entry.distinct !== undefined) {
-      this.distinctCounts.set(entry.distinct, (this.distinctCounts.get(entry.distinct) ?? 0) + 1);
-    }
+    for (const value of entry.distinct ?? [])
+      this.distinctCounts.set(value, (this.distinctCounts.get(value) ?? 0) + 1);
     if (entry.time > this.newest) this.newest = entry.time;
     const horizon = this.newest - this.windowMs;
     while (this.head < this.entries.length) {
@@ -57,10 +57,11 @@ export class SlidingWindow {
 
   private evict(entry: WindowEntry): void {
     this.uids.delete(entry.uid);
-    if (entry.distinct === undefined) return;
-    const left = (this.distinctCounts.get(entry.distinct) ?? 1) - 1;
-    if (left === 0) this.distinctCounts.delete(entry.distinct);
-    else this.distinctCounts.set(entry.distinct, left);
+    for (const value of entry.distinct ?? []) {
+      const left = (this.distinctCounts.get(value) ?? 1) - 1;
+      if (left === 0) this.distinctCounts.delete(value);
+      else this.distinctCounts.set(value, left);
+    }
   }
 
   get size(): number {

@@ -232,12 +232,15 @@ function statusOf(record: Json): { status: Status; error?: string; message?: str
   const errorMessage = str(record.errorMessage);
   if (errorCode !== undefined)
     return { status: 'Failure', error: errorCode, ...(errorMessage ? { message: errorMessage } : {}) };
-  // Console sign-ins report their outcome in the response, not in errorCode.
+  // Sign-in events (ConsoleLogin, CheckMfa, PasswordUpdated, CredentialChallenge…) report their
+  // outcome in the response under their own event name, not in errorCode.
   const outcome = obj(record.responseElements);
-  if (outcome !== undefined) {
-    const verdict = outcome.ConsoleLogin ?? outcome.CredentialChallenge ?? outcome.UserAuthentication;
-    if (verdict === 'Failure')
-      return { status: 'Failure', error: 'Failure', ...(errorMessage ? { message: errorMessage } : {}) };
+  if (
+    outcome !== undefined &&
+    typeof record.eventName === 'string' &&
+    outcome[record.eventName] === 'Failure'
+  ) {
+    return { status: 'Failure', error: 'Failure', ...(errorMessage ? { message: errorMessage } : {}) };
   }
   return { status: 'Success' };
 }
@@ -278,7 +281,8 @@ export function normalizeCloudTrail(record: Json): ApiActivity {
 
   // Console sign-ins say MFA in additionalEventData rather than in the session.
   if (operation === 'ConsoleLogin') {
-    const mfaUsed = obj(record.additionalEventData)?.MFAUsed === 'Yes';
+    // AWS writes `Yes` for IAM users and `YES` for the root user.
+    const mfaUsed = String(obj(record.additionalEventData)?.MFAUsed ?? '').toLowerCase() === 'yes';
     actor.session = { ...(actor.session ?? {}), mfa: mfaUsed || (actor.session?.mfa ?? false) };
   }
   // An AssumeRole by a role session extends that session's role chain by one hop.

@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import type { EventPredicate } from '../../detectors/engine/condition.js';
+import type { RulePredicate } from '../../detectors/engine/condition.js';
 import { loadRuleSet, type RuleSet } from '../../detectors/engine/rule-set.js';
 import { loadFixture } from './fixtures.js';
 
@@ -36,7 +36,7 @@ export function ruleDocument(overrides: Json = {}): Json {
 /** Builds a rule set from rule documents (and an optional vocabulary) as if read from files. */
 export function ruleSetOf(
   documents: Json[],
-  options: { vocabulary?: Json; predicates?: Record<string, EventPredicate> } = {},
+  options: { vocabulary?: Json; predicates?: Record<string, RulePredicate> } = {},
 ): RuleSet {
   const files = documents.map((doc, i) => ({
     path: `rules/rule-${i}.yml`,

@@ -4,9 +4,9 @@
  * preferences) to tell a change that reduces coverage from a routine one.
  * Each is pure and total: odd or missing input reads as "not reduced".
  */
-import type { EventPredicate } from '../../engine/condition.js';
+import type { Lists, RulePredicate } from '../../engine/condition.js';
 import type { NormalizedEvent } from '../../schema/event.js';
-import { asList, asObject, type Json } from './json.js';
+import { asList, asObject, isOwnOrTrustedAccount, type Json } from './json.js';
 
 const MS_PER_DAY = 86_400_000;
 
@@ -133,12 +133,13 @@ function requestedKmsKeys(params: Json): string[] {
 /**
  * The request points encryption (a trail's logs, EBS default encryption) at a
  * KMS key in another account: whoever owns that key can make the data
- * unreadable, or read it. Aliases and bare key ids are always local.
+ * unreadable, or read it. Aliases and bare key ids are always local; accounts in
+ * `trusted_accounts` are not counted.
  */
-export function kmsKeyInOtherAccount(event: NormalizedEvent): boolean {
+export function kmsKeyInOtherAccount(event: NormalizedEvent, lists: Lists): boolean {
   for (const key of requestedKmsKeys(paramsOf(event))) {
     const account = KMS_ARN.exec(key)?.[1];
-    if (account !== undefined && account !== event.cloud.account) return true;
+    if (account !== undefined && !isOwnOrTrustedAccount(account, event.cloud.account, lists)) return true;
   }
   return false;
 }
@@ -186,7 +187,7 @@ export function sessionLoggingDisabled(event: NormalizedEvent): boolean {
 }
 
 /** Predicates for the evasion rules. */
-export const EVASION_PREDICATES: Readonly<Record<string, EventPredicate>> = {
+export const EVASION_PREDICATES: Readonly<Record<string, RulePredicate>> = {
   trailSelectorsReduceCoverage,
   lifecycleExpiresQuickly,
   kmsKeyInOtherAccount,

@@ -3,9 +3,9 @@
  * escalation, credential access): reading IAM policy documents carried in a
  * request, and comparing the target of an IAM call with its caller.
  */
-import type { EventPredicate } from '../../engine/condition.js';
+import type { Lists, RulePredicate } from '../../engine/condition.js';
 import type { NormalizedEvent } from '../../schema/event.js';
-import { asList, asObject, type Json, parsePolicy } from './json.js';
+import { asList, asObject, isOwnOrTrustedAccount, type Json, parsePolicy } from './json.js';
 import { policyDocumentIsPublic } from './policy.js';
 
 const text = (value: unknown): string | undefined =>
@@ -74,10 +74,11 @@ function allowsAssumeRole(statement: Json): boolean {
 /**
  * A role trust policy in the request (UpdateAssumeRolePolicy `policyDocument`,
  * CreateRole `assumeRolePolicyDocument`) lets a principal outside the event's
- * account assume the role: an unscoped `*`, or an AWS principal in another account.
+ * account assume the role: an unscoped `*`, or an AWS principal in another account
+ * that is not in the `trusted_accounts` list.
  * Service and federated principals are not counted.
  */
-export function trustPolicyAllowsExternalPrincipal(event: NormalizedEvent): boolean {
+export function trustPolicyAllowsExternalPrincipal(event: NormalizedEvent, lists: Lists): boolean {
   const params = asObject(event.raw.requestParameters);
   if (params === undefined) return false;
   const document = parsePolicy(params.policyDocument ?? params.assumeRolePolicyDocument);
@@ -91,7 +92,7 @@ export function trustPolicyAllowsExternalPrincipal(event: NormalizedEvent): bool
     for (const principal of asList(principals?.AWS)) {
       if (typeof principal !== 'string') continue;
       const account = principalAccount(principal);
-      if (account !== undefined && account !== own) return true;
+      if (account !== undefined && !isOwnOrTrustedAccount(account, own, lists)) return true;
     }
   }
   return false;
@@ -145,7 +146,7 @@ export function batchSecretFilterMatchesAll(event: NormalizedEvent): boolean {
 }
 
 /** Predicates for the identity rules. */
-export const IDENTITY_PREDICATES: Readonly<Record<string, EventPredicate>> = {
+export const IDENTITY_PREDICATES: Readonly<Record<string, RulePredicate>> = {
   signinOutcomeFailed,
   requestPolicyGrantsAdmin,
   trustPolicyAllowsExternalPrincipal,

@@ -4,14 +4,14 @@
  * as `- predicate: <name>`. Each predicate is pure, total (never throws on odd
  * input) and covered by the test cases of the rules that use it.
  */
-import type { EventPredicate } from '../../engine/condition.js';
+import type { RulePredicate } from '../../engine/condition.js';
 import { EVASION_PREDICATES } from './evasion.js';
 import { IDENTITY_PREDICATES } from './identity.js';
 import { policyGrantsPublicAccess } from './policy.js';
 import { RESOURCES_PREDICATES } from './resources.js';
 import { sharedWithOtherAccount, sharedWithPublic } from './sharing.js';
 
-export const PREDICATES: Readonly<Record<string, EventPredicate>> = {
+export const PREDICATES: Readonly<Record<string, RulePredicate>> = {
   policyGrantsPublicAccess,
   sharedWithPublic,
   sharedWithOtherAccount,

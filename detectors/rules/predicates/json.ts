@@ -28,3 +28,12 @@ function safeDecode(text: string): string | undefined {
     return undefined;
   }
 }
+
+/** Whether `account` is the event's own account or one the user listed in `trusted_accounts`. */
+export function isOwnOrTrustedAccount(
+  account: string,
+  own: string,
+  lists: Readonly<Record<string, ReadonlyArray<unknown>>>,
+): boolean {
+  return account === own || (lists.trusted_accounts ?? []).some((trusted) => String(trusted) === account);
+}

@@ -1,5 +1,6 @@
+import type { Lists } from '../../engine/condition.js';
 import type { NormalizedEvent } from '../../schema/event.js';
-import { asList, asObject } from './json.js';
+import { asList, asObject, isOwnOrTrustedAccount } from './json.js';
 
 /** Principals a snapshot / image attribute change adds, from EC2's and RDS's request shapes. */
 function addedPrincipals(event: NormalizedEvent): string[] {
@@ -28,7 +29,9 @@ export function sharedWithPublic(event: NormalizedEvent): boolean {
   return addedPrincipals(event).some((p) => p === 'all');
 }
 
-/** A snapshot, AMI or DB snapshot shared with an account other than its own. */
-export function sharedWithOtherAccount(event: NormalizedEvent): boolean {
-  return addedPrincipals(event).some((p) => /^\d{12}$/.test(p) && p !== event.cloud.account);
+/** A snapshot, AMI or DB snapshot shared with an account other than its own and not in `trusted_accounts`. */
+export function sharedWithOtherAccount(event: NormalizedEvent, lists: Lists): boolean {
+  return addedPrincipals(event).some(
+    (p) => /^\d{12}$/.test(p) && !isOwnOrTrustedAccount(p, event.cloud.account, lists),
+  );
 }

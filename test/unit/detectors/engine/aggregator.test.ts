@@ -90,6 +90,17 @@ describe('FindingAggregator: thresholds', () => {
     expect(aggregator.takeChanged()).toEqual([]);
   });
 
+  it('counts every value of a multi-valued distinct field', () => {
+    const [rule] = ruleSetOf([
+      ruleDocument({ threshold: { count: 3, window: '10m', distinct: 'raw.requestParameters.names' } }),
+    ]).rules;
+    const aggregator = new FindingAggregator(() => 1);
+    aggregator.add(rule!, at(0, 'a', { requestParameters: { names: ['/prod/db', '/prod/api'] } }));
+    expect(aggregator.takeChanged()).toEqual([]);
+    aggregator.add(rule!, at(1, 'b', { requestParameters: { names: ['/prod/db', '/prod/stripe'] } }));
+    expect(aggregator.takeChanged()[0]?.count).toBe(2);
+  });
+
   it('counts a replayed event once towards the threshold', () => {
     const aggregator = new FindingAggregator(() => 1);
     for (let i = 0; i < 3; i++) aggregator.add(thresholdRule!, at(0, 'same', { awsRegion: `r-${i}` }));

@@ -88,6 +88,20 @@ describe('normalizeCloudTrail: outcome, activity and metadata', () => {
     expect(failed.api.response.message).toBe('Failed authentication');
   });
 
+  it('reads the outcome of any sign-in event from its own response field, and MFA in either case', () => {
+    const checkMfa = normalizeCloudTrail(
+      loadFixture('cloudtrail/console-login.failure.json', {
+        eventName: 'CheckMfa',
+        responseElements: { CheckMfa: 'Failure' },
+      }),
+    );
+    expect(checkMfa.status).toBe('Failure');
+    const root = normalizeCloudTrail(
+      loadFixture('cloudtrail/console-login.success-mfa.json', { additionalEventData: { MFAUsed: 'YES' } }),
+    );
+    expect(root.actor.session?.mfa).toBe(true);
+  });
+
   it('classifies read-only calls and data events', () => {
     const event = normalizeCloudTrail(loadFixture('cloudtrail/get-object.data-event.json'));
     expect(event.activity_id).toBe(2);
