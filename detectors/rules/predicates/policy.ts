@@ -85,7 +85,11 @@ export function policyGrantsPublicAccess(event: NormalizedEvent): boolean {
   if (policiesIn(params).some((p) => policyDocumentIsPublic(parsePolicy(p)))) return true;
   if (aclIsPublic(params)) return true;
   if (event.api.operation.startsWith('AddPermission') && params.principal === '*') {
-    return params.sourceArn === undefined && params.sourceAccount === undefined && params.principalOrgID === undefined;
+    return (
+      params.sourceArn === undefined &&
+      params.sourceAccount === undefined &&
+      params.principalOrgID === undefined
+    );
   }
   return false;
 }

@@ -5,9 +5,9 @@
  * shape that differs between services. Each is pure and total: odd input gives
  * `false`, never an exception.
  */
-import type { EventPredicate } from '../../engine/condition.js';
+import type { Lists, RulePredicate } from '../../engine/condition.js';
 import type { NormalizedEvent } from '../../schema/event.js';
-import { asList, asObject, type Json, parsePolicy } from './json.js';
+import { asList, asObject, isOwnOrTrustedAccount, type Json, parsePolicy } from './json.js';
 import { policyDocumentIsPublic, policyGrantsPublicAccess } from './policy.js';
 
 const ACCOUNT_ID = /^\d{12}$/;
@@ -44,25 +44,26 @@ const paramsOf = (event: NormalizedEvent): Json | undefined => asObject(event.ra
  * principal of another account (CloudTrail logs it with `userIdentity.type`
  * `AWSAccount`, or the caller's full identity, in the role owner's trail).
  */
-export function assumeRoleFromOtherAccount(event: NormalizedEvent): boolean {
+export function assumeRoleFromOtherAccount(event: NormalizedEvent, lists: Lists): boolean {
   if (event.api.operation !== 'AssumeRole') return false;
   const caller = event.actor.user.account;
-  if (caller === undefined || !ACCOUNT_ID.test(caller) || caller === event.cloud.account) return false;
+  if (caller === undefined || !ACCOUNT_ID.test(caller)) return false;
+  if (isOwnOrTrustedAccount(caller, event.cloud.account, lists)) return false;
   return accountOf(paramsOf(event)?.roleArn) === event.cloud.account;
 }
 
 /** A Lambda `AddPermission` whose principal is a specific AWS account other than the function's. */
-export function lambdaPermissionForOtherAccount(event: NormalizedEvent): boolean {
+export function lambdaPermissionForOtherAccount(event: NormalizedEvent, lists: Lists): boolean {
   const account = accountOf(paramsOf(event)?.principal);
-  return account !== undefined && account !== event.cloud.account;
+  return account !== undefined && !isOwnOrTrustedAccount(account, event.cloud.account, lists);
 }
 
 /** A function configuration update that attaches at least one layer published by another account. */
-export function lambdaLayerFromOtherAccount(event: NormalizedEvent): boolean {
+export function lambdaLayerFromOtherAccount(event: NormalizedEvent, lists: Lists): boolean {
   for (const layer of asList(paramsOf(event)?.layers)) {
     const arn = text(layer) ?? text(asObject(layer)?.arn);
     const account = accountOf(arn);
-    if (account !== undefined && account !== event.cloud.account) return true;
+    if (account !== undefined && !isOwnOrTrustedAccount(account, event.cloud.account, lists)) return true;
   }
   return false;
 }
@@ -210,7 +211,7 @@ export function resourcePolicyGrantsPublicAccess(event: NormalizedEvent): boolea
  * rule naming a destination `Account` other than the bucket owner's, or asking
  * to hand object ownership to the destination (only meaningful cross-account).
  */
-export function replicationToOtherAccount(event: NormalizedEvent): boolean {
+export function replicationToOtherAccount(event: NormalizedEvent, lists: Lists): boolean {
   const params = paramsOf(event);
   const configuration = asObject(field(params, 'replicationConfiguration'));
   if (configuration === undefined) return false;
@@ -219,7 +220,7 @@ export function replicationToOtherAccount(event: NormalizedEvent): boolean {
     const destination = asObject(field(asObject(item), 'destination'));
     if (destination === undefined) continue;
     const account = text(field(destination, 'account'));
-    if (account !== undefined && account !== event.cloud.account) return true;
+    if (account !== undefined && !isOwnOrTrustedAccount(account, event.cloud.account, lists)) return true;
     const translation = asObject(field(destination, 'accessControlTranslation'));
     if (text(field(translation, 'owner')) === 'Destination') return true;
   }
@@ -253,7 +254,7 @@ export function snapshotCopiedFromOtherRegion(event: NormalizedEvent): boolean {
 }
 
 /** Predicates for the resources rules. */
-export const RESOURCES_PREDICATES: Readonly<Record<string, EventPredicate>> = {
+export const RESOURCES_PREDICATES: Readonly<Record<string, RulePredicate>> = {
   assumeRoleFromOtherAccount,
   lambdaPermissionForOtherAccount,
   lambdaLayerFromOtherAccount,
