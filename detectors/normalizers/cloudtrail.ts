@@ -7,7 +7,7 @@
  *
  * Field reference: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
  */
-import type { Actor, ApiActivity, Resource, Session, Status, UserType } from '../schema/index.js';
+import { type Actor, type ApiActivity, type Resource, type Session, type Status, UserType } from '../schema/index.js';
 import { activityFromOperation } from './activity.js';
 import { NormalizationError } from './errors.js';
 
@@ -25,18 +25,8 @@ export function isIpAddress(value: string): boolean {
   return first >= 48 && first <= 57 && /^\d{1,3}(\.\d{1,3}){3}$/.test(value);
 }
 
-const KNOWN_TYPES = new Set<string>([
-  'IAMUser',
-  'AssumedRole',
-  'Root',
-  'FederatedUser',
-  'AWSService',
-  'AWSAccount',
-  'IdentityCenterUser',
-  'SAMLUser',
-  'WebIdentityUser',
-  'Role',
-]);
+/** `userIdentity.type` values the schema knows; anything else is recorded as `Unknown`. */
+const KNOWN_TYPES: ReadonlySet<string> = new Set(UserType.options);
 
 /** `arn:aws:sts::111122223333:assumed-role/RoleName/session` → its account, role name and session name. */
 function parseAssumedRoleArn(arn: string): { role: string; session: string; account: string } | undefined {
