@@ -1,0 +1,63 @@
+/**
+ * `npm run bench`: the pipeline's throughput as a ratio of the bare cost of
+ * reading the same files (read + gunzip + JSON.parse), both measured in this
+ * one run, alternating, best of three: machines here are noisy, ratios are not.
+ * Then peak RSS of scans over a quarter, half and all of the files, each in its
+ * own process, to show memory does not grow with the number of files.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { gunzipSync } from 'node:zlib';
+import { fileBytes } from '../adapters/fs/input-files.js';
+import { loadCatalog } from '../cli/rule-catalog.js';
+import { DetectionPipeline } from '../detectors/pipeline/pipeline.js';
+import { benchCorpus } from './corpus.js';
+
+const files = benchCorpus();
+const ruleSet = loadCatalog();
+
+async function bare(): Promise<{ events: number; seconds: number }> {
+  const start = performance.now();
+  let events = 0;
+  for (const file of files) {
+    const document = JSON.parse(gunzipSync(await readFile(file)).toString('utf8')) as { Records: unknown[] };
+    events += document.Records.length;
+  }
+  return { events, seconds: (performance.now() - start) / 1000 };
+}
+
+async function pipeline(): Promise<{ events: number; seconds: number; findings: number }> {
+  const start = performance.now();
+  const run = new DetectionPipeline({ ruleSet });
+  for (const file of files) await run.ingest(file, await fileBytes(file));
+  const findings = run.takeFindings().length;
+  return { events: run.stats.normalized, seconds: (performance.now() - start) / 1000, findings };
+}
+
+const bareRates: number[] = [];
+const pipelineRates: number[] = [];
+let findings = 0;
+let events = 0;
+for (let round = 0; round < 3; round++) {
+  const b = await bare();
+  const p = await pipeline();
+  bareRates.push(b.events / b.seconds);
+  pipelineRates.push(p.events / p.seconds);
+  findings = p.findings;
+  events = p.events;
+}
+const bestBare = Math.max(...bareRates);
+const bestPipeline = Math.max(...pipelineRates);
+
+const rss = [0.25, 0.5, 1].map((share) => {
+  const count = Math.max(1, Math.round(files.length * share));
+  const output = execFileSync(process.execPath, ['--import', 'tsx', 'bench/scan-rss.ts', String(count)], { encoding: 'utf8' });
+  return JSON.parse(output.trim().split('\n').pop() as string) as { files: number; events: number; maxRssMiB: number };
+});
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+console.log(`corpus            ${files.length} files, ${fmt(events)} events, ${ruleSet.rules.length} rules loaded, ${findings} findings`);
+console.log(`bare read+gunzip+JSON.parse   ${fmt(bestBare)} events/s   (rounds: ${bareRates.map(fmt).join(', ')})`);
+console.log(`pipeline (normalize+rules)    ${fmt(bestPipeline)} events/s   (rounds: ${pipelineRates.map(fmt).join(', ')})`);
+console.log(`ratio pipeline/bare           ${(bestPipeline / bestBare).toFixed(2)}   (aim: >= 0.70)`);
+for (const r of rss) console.log(`peak RSS ${String(r.files).padStart(5)} files ${fmt(r.events).padStart(9)} events   ${r.maxRssMiB.toFixed(0)} MiB   (aim: < 300 MiB, flat)`);
