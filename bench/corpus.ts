@@ -11,7 +11,19 @@ export function benchCorpus(): string[] {
     console.log(`generating ${BENCH_EVENTS} events into ${CORPUS_DIR} …`);
     execFileSync(
       process.execPath,
-      ['--import', 'tsx', 'scripts/generate-samples.ts', '--out', CORPUS_DIR, '--events', String(BENCH_EVENTS), '--seed', '7', '--days', '14'],
+      [
+        '--import',
+        'tsx',
+        'scripts/generate-samples.ts',
+        '--out',
+        CORPUS_DIR,
+        '--events',
+        String(BENCH_EVENTS),
+        '--seed',
+        '7',
+        '--days',
+        '14',
+      ],
       { stdio: 'inherit' },
     );
   }

@@ -51,13 +51,28 @@ const bestPipeline = Math.max(...pipelineRates);
 
 const rss = [0.25, 0.5, 1].map((share) => {
   const count = Math.max(1, Math.round(files.length * share));
-  const output = execFileSync(process.execPath, ['--import', 'tsx', 'bench/scan-rss.ts', String(count)], { encoding: 'utf8' });
-  return JSON.parse(output.trim().split('\n').pop() as string) as { files: number; events: number; maxRssMiB: number };
+  const output = execFileSync(process.execPath, ['--import', 'tsx', 'bench/scan-rss.ts', String(count)], {
+    encoding: 'utf8',
+  });
+  return JSON.parse(output.trim().split('\n').pop() as string) as {
+    files: number;
+    events: number;
+    maxRssMiB: number;
+  };
 });
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
-console.log(`corpus            ${files.length} files, ${fmt(events)} events, ${ruleSet.rules.length} rules loaded, ${findings} findings`);
-console.log(`bare read+gunzip+JSON.parse   ${fmt(bestBare)} events/s   (rounds: ${bareRates.map(fmt).join(', ')})`);
-console.log(`pipeline (normalize+rules)    ${fmt(bestPipeline)} events/s   (rounds: ${pipelineRates.map(fmt).join(', ')})`);
+console.log(
+  `corpus            ${files.length} files, ${fmt(events)} events, ${ruleSet.rules.length} rules loaded, ${findings} findings`,
+);
+console.log(
+  `bare read+gunzip+JSON.parse   ${fmt(bestBare)} events/s   (rounds: ${bareRates.map(fmt).join(', ')})`,
+);
+console.log(
+  `pipeline (normalize+rules)    ${fmt(bestPipeline)} events/s   (rounds: ${pipelineRates.map(fmt).join(', ')})`,
+);
 console.log(`ratio pipeline/bare           ${(bestPipeline / bestBare).toFixed(2)}   (aim: >= 0.70)`);
-for (const r of rss) console.log(`peak RSS ${String(r.files).padStart(5)} files ${fmt(r.events).padStart(9)} events   ${r.maxRssMiB.toFixed(0)} MiB   (aim: < 300 MiB, flat)`);
+for (const r of rss)
+  console.log(
+    `peak RSS ${String(r.files).padStart(5)} files ${fmt(r.events).padStart(9)} events   ${r.maxRssMiB.toFixed(0)} MiB   (aim: < 300 MiB, flat)`,
+  );

@@ -13,4 +13,10 @@ const files = benchCorpus().slice(0, count);
 const pipeline = new DetectionPipeline({ ruleSet: loadCatalog() });
 for (const file of files) await pipeline.ingest(file, await fileBytes(file));
 pipeline.takeFindings();
-console.log(JSON.stringify({ files: files.length, events: pipeline.stats.normalized, maxRssMiB: process.resourceUsage().maxRSS / 1024 }));
+console.log(
+  JSON.stringify({
+    files: files.length,
+    events: pipeline.stats.normalized,
+    maxRssMiB: process.resourceUsage().maxRSS / 1024,
+  }),
+);

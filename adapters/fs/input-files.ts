@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { opendir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { compareByFileTime } from '../../detectors/readers/paths.js';
 
 /** A path given on the command line that cannot be read at all. */
 export class UnreadableInputError extends Error {
@@ -15,10 +16,13 @@ export class UnreadableInputError extends Error {
 }
 
 /**
- * Every file under the given paths, folders walked recursively in name order
- * (an organization trail's `AWSLogs/<org>/<account>/CloudTrail/<region>/<y>/<m>/<d>/`
- * layout therefore reads account by account, day by day). Yields lazily: one
- * folder listing in memory at a time. Hidden entries are skipped.
+ * Every file under the given paths. A folder is walked recursively and its
+ * files are read in the order of the time in their CloudTrail names, not in
+ * folder order: an organization trail nests account, then region, then day, so
+ * folder order would replay each account's week before the next one's and
+ * break every time window that spans accounts or regions. Only the paths of
+ * one folder tree are held in memory (about 150 bytes a file); file contents
+ * are read one at a time. Hidden entries are skipped.
  */
 export async function* walkInputs(
   paths: readonly string[],
@@ -32,8 +36,11 @@ export async function* walkInputs(
       onUnreadable(new UnreadableInputError(path, { cause }));
       continue;
     }
-    if (info.isDirectory()) yield* walkFolder(path, onUnreadable);
-    else yield path;
+    if (info.isDirectory()) {
+      const files: string[] = [];
+      for await (const file of walkFolder(path, onUnreadable)) files.push(file);
+      yield* files.sort(compareByFileTime);
+    } else yield path;
   }
 }
 

@@ -1,8 +1,9 @@
 /**
- * Matches of one threshold key within a time window, with O(1) amortized
- * insert, expiry and (distinct) count. Entries arrive roughly in time order
- * (log files are per account, region and five minutes); a late entry is kept
- * and expires when the window passes it.
+ * Matches of one threshold key within the window that ends at the newest
+ * match, with O(1) amortized insert, expiry and (distinct) count. Entries
+ * arrive nearly in time order (hosts read log files in time order; files span
+ * five to fifteen minutes); one later than the window of the newest entry is
+ * dropped, which is why scan order matters (see adapters/fs/input-files.ts).
  */
 export interface WindowEntry {
   time: number;
@@ -34,9 +35,16 @@ export class SlidingWindow {
     return this.uids.has(uid);
   }
 
-  /** Adds an entry and expires those older than the window of the newest one. */
+  /**
+   * Adds an entry and expires those older than the window of the newest one.
+   * Entries are kept in time order (a late one is inserted in place, usually a
+   * step or two from the end) so expiry from the head is exact.
+   */
   add(entry: WindowEntry): void {
-    this.entries.push(entry);
+    let at = this.entries.length;
+    while (at > this.head && (this.entries[at - 1] as WindowEntry).time > entry.time) at -= 1;
+    if (at === this.entries.length) this.entries.push(entry);
+    else this.entries.splice(at, 0, entry);
     this.uids.add(entry.uid);
     for (const value of entry.distinct ?? [])
       this.distinctCounts.set(value, (this.distinctCounts.get(value) ?? 0) + 1);

@@ -7,7 +7,14 @@
  *
  * Field reference: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
  */
-import { type Actor, type ApiActivity, type Resource, type Session, type Status, UserType } from '../schema/index.js';
+import {
+  type Actor,
+  type ApiActivity,
+  type Resource,
+  type Session,
+  type Status,
+  UserType,
+} from '../schema/index.js';
 import { activityFromOperation } from './activity.js';
 import { NormalizationError } from './errors.js';
 
