@@ -101,6 +101,18 @@ describe('FindingAggregator: thresholds', () => {
     expect(aggregator.takeChanged()[0]?.count).toBe(2);
   });
 
+  it('counts matches that arrive out of order within the window, and only those', () => {
+    const aggregator = new FindingAggregator(() => 1);
+    aggregator.add(thresholdRule!, at(8, 'late-1', { awsRegion: 'us-east-1' }));
+    aggregator.add(thresholdRule!, at(2, 'early', { awsRegion: 'eu-west-1' }));
+    aggregator.add(thresholdRule!, at(-30, 'stale', { awsRegion: 'sa-east-1' }));
+    expect(aggregator.takeChanged()).toEqual([]);
+    aggregator.add(thresholdRule!, at(5, 'middle', { awsRegion: 'ap-south-1' }));
+    const [finding] = aggregator.takeChanged();
+    // The window's matches in time order, then the one that reached the threshold.
+    expect(finding?.evidence.event_uids).toEqual(['early', 'late-1', 'middle']);
+  });
+
   it('counts a replayed event once towards the threshold', () => {
     const aggregator = new FindingAggregator(() => 1);
     for (let i = 0; i < 3; i++) aggregator.add(thresholdRule!, at(0, 'same', { awsRegion: `r-${i}` }));
