@@ -3,8 +3,8 @@
  * hot path evaluates plain functions with no parsing, lookups or allocation
  * beyond the field values themselves.
  */
-import { BlockList, isIP } from 'node:net';
 import type { NormalizedEvent } from '../schema/event.js';
+import { compileCidrTest } from './cidr.js';
 import { compileFieldTest } from './field-path.js';
 import { type Condition, type FieldMatcher, OPERATORS, type Operator } from './rule.js';
 
@@ -146,20 +146,13 @@ function compileValueTest(
       return (value) => typeof value === 'string' && pattern.test(value);
     }
     case 'cidr': {
-      const blocks = new BlockList();
-      for (const cidr of asArray(matcher.cidr!)) {
-        const [network, bits] = cidr.split('/');
-        const family = network !== undefined ? isIP(network) : 0;
-        if (family === 0 || bits === undefined || !/^\d+$/.test(bits)) {
-          throw new ConditionError(`field "${matcher.field}": bad CIDR "${cidr}"`);
-        }
-        blocks.addSubnet(network as string, Number(bits), family === 6 ? 'ipv6' : 'ipv4');
+      let inBlocks: (address: string) => boolean;
+      try {
+        inBlocks = compileCidrTest(asArray(matcher.cidr!));
+      } catch (error) {
+        throw new ConditionError(`field "${matcher.field}": ${(error as Error).message}`);
       }
-      return (value) => {
-        if (typeof value !== 'string') return false;
-        const family = isIP(value);
-        return family !== 0 && blocks.check(value, family === 6 ? 'ipv6' : 'ipv4');
-      };
+      return (value) => typeof value === 'string' && inBlocks(value);
     }
     case 'gt':
     case 'gte':
