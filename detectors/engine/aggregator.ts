@@ -124,6 +124,7 @@ export class FindingAggregator {
     }
     this.absorb(current, { time: event.time, uid: event.metadata.uid, operation: operationOf(event) });
     mergeResources(current.finding, event);
+    raiseRisk(current.finding, event);
     current.finding.time = this.now();
     this.changed.set(current.finding.finding_uid, current.finding);
     return current.finding;
@@ -205,6 +206,36 @@ export class FindingAggregator {
     for (const [key, open] of this.open) if (open.finding.last_seen < before) this.open.delete(key);
     for (const [key, window] of this.windows) if (window.isOlderThan(before)) this.windows.delete(key);
   }
+}
+
+/**
+ * Baselines raise a finding's risk above its severity's when the events behind
+ * it are rare for their principal, and the most unusual event's analysis is
+ * carried as evidence.
+ */
+function raiseRisk(finding: Finding, event: NormalizedEvent): void {
+  const anomaly = event.anomaly;
+  if (anomaly === undefined || anomaly.learning || anomaly.observations.length === 0) return;
+  const current = finding.anomaly_analyses?.[0]?.score ?? -1;
+  if (anomaly.score <= current) return;
+  finding.risk_score = Math.max(SEVERITY_RISK[finding.severity], anomaly.score);
+  finding.anomaly_analyses = [
+    {
+      analysis_targets: [{ name: finding.actor.principal, type: 'principal' }],
+      score: anomaly.score,
+      anomalies: anomaly.observations.map((o) => ({
+        observation_parameter: o.feature,
+        observation_type: o.feature === 'volume' || o.feature === 'hour' ? 'Frequency' : 'Value',
+        observed_pattern: o.pattern,
+        observations: [{ parameter: o.feature, value: o.value }],
+        text: o.text,
+      })),
+      baselines: anomaly.observations.map((o) => ({
+        observation_parameter: o.feature,
+        observations: [{ parameter: o.feature, value: o.baseline }],
+      })),
+    },
+  ];
 }
 
 function mergeResources(finding: Finding, event: NormalizedEvent): void {

@@ -7,6 +7,43 @@ export const AuditSource = z
   .describe('Which normalizer produced the event; rules name it in `log_source`.');
 export type AuditSource = z.infer<typeof AuditSource>;
 
+/** A departure from the subject's own baseline, one per unusual feature value. */
+export const AnomalyObservation = z
+  .object({
+    feature: z
+      .string()
+      .describe('Feature group: operation, network, country, region, client, hour, volume, errors.'),
+    value: z.string().describe('The value observed in this event.'),
+    pattern: z.enum(['UNSEEN', 'RARE', 'INFREQUENT', 'FREQUENT']).describe('OCSF observed pattern.'),
+    baseline: z.string().describe('What the subject usually shows for this feature.'),
+    weight: z.number().describe('Contribution to the score, 0–100.'),
+    text: z.string().describe('The observation as a sentence.'),
+  })
+  .describe('One unusual feature value.');
+
+/** The behavioural assessment the baseline stage attaches before rules run. */
+export const Anomaly = z
+  .object({
+    score: z
+      .number()
+      .min(0)
+      .max(100)
+      .describe('0–100 rarity of the event for its principal (0 while learning).'),
+    learning: z.boolean().describe('True while the principal is still being learned: no score.'),
+    workload: z
+      .boolean()
+      .describe('True when the principal usually calls from inside AWS or private networks.'),
+    unseen: z
+      .record(z.string(), z.boolean())
+      .describe(
+        'Feature groups (operation, network, country, region, client, resource) whose value this principal never showed.',
+      ),
+    explanation: z.string().describe('Why the event is unusual, in sentences.'),
+    observations: z.array(AnomalyObservation).describe('Each unusual value with its baseline.'),
+  })
+  .describe('Behavioural baseline assessment; present only when baselines are on.');
+export type Anomaly = z.infer<typeof Anomaly>;
+
 /** OCSF API Activity (class 6003), the shape of every audit-log event. */
 export const ApiActivity = z
   .object({
@@ -23,6 +60,7 @@ export const ApiActivity = z
     user_agent: z.string().optional().describe('User agent string of the caller.'),
     resources: z.array(Resource).describe('Resources the call named.'),
     metadata: Metadata,
+    anomaly: Anomaly.optional(),
     raw: z
       .record(z.string(), z.unknown())
       .describe('The record exactly as the source wrote it; rules may match `raw.*` fields.'),

@@ -25,6 +25,46 @@ export const AttackRef = z
   .describe('An ATT&CK technique the behaviour maps to.');
 export type AttackRef = z.infer<typeof AttackRef>;
 
+const Observation = z.object({
+  parameter: z.string().describe('Feature observed.'),
+  value: z.string().describe('Value observed, or the usual values for a baseline.'),
+});
+
+/** OCSF Anomaly Analysis: what departed from which baseline. */
+export const AnomalyAnalysis = z
+  .object({
+    analysis_targets: z
+      .array(
+        z.object({
+          name: z.string().describe('Subject whose profile was used.'),
+          type: z.string().describe('Subject kind.'),
+        }),
+      )
+      .describe('Whose baseline.'),
+    score: z.number().describe('0–100 rarity of the event for this subject.'),
+    anomalies: z
+      .array(
+        z.object({
+          observation_parameter: z.string().describe('Feature group.'),
+          observation_type: z.string().describe('`Value`, or `Frequency` for volume and hours.'),
+          observed_pattern: z.string().describe('UNSEEN, RARE, INFREQUENT or FREQUENT.'),
+          observations: z.array(Observation).describe('What was observed.'),
+          text: z.string().describe('The departure as a sentence.'),
+        }),
+      )
+      .describe('Departures from the baseline.'),
+    baselines: z
+      .array(
+        z.object({
+          observation_parameter: z.string().describe('Feature group.'),
+          observations: z.array(Observation).describe('Usual values.'),
+        }),
+      )
+      .describe('The baseline each departure is measured against.'),
+  })
+  .describe('One subject’s behavioural analysis.');
+export type AnomalyAnalysis = z.infer<typeof AnomalyAnalysis>;
+
 export const Finding = z
   .object({
     schema_version: z.literal(FINDING_SCHEMA_VERSION).describe('Version of this contract.'),
@@ -91,6 +131,10 @@ export const Finding = z
       })
       .describe('What to look up to verify the finding.'),
     explanation: z.string().describe('One human sentence saying what happened and why it matters.'),
+    anomaly_analyses: z
+      .array(AnomalyAnalysis)
+      .optional()
+      .describe('Behavioural departures behind the finding (OCSF Anomaly Analysis), when baselines are on.'),
     runbook: z.string().optional().describe('What a responder should do first.'),
   })
   .describe('A detection: one rule firing on one actor (dedup key) within the rule’s window.');

@@ -1,0 +1,177 @@
+/**
+ * What a behavioural profile remembers of one event: the subjects it belongs
+ * to (each resource gets its own profile) and the feature values observed.
+ * Pure and cheap: it runs once per event when baselines are on.
+ */
+import type { NormalizedEvent } from '../schema/event.js';
+
+/** Kinds of subject that get a profile of their own. */
+export type SubjectKind = 'principal' | 'access-key' | 'account';
+
+/** Feature groups a profile counts values of. */
+export const FEATURES = ['operation', 'region', 'network', 'country', 'client', 'resource'] as const;
+export type FeatureName = (typeof FEATURES)[number];
+
+export interface EventFeatures {
+  /** Profile keys this event updates and is scored against, e.g. `principal:arn:aws:iam::1:role/x`. */
+  readonly subjects: { readonly principal?: string; readonly accessKey?: string; readonly account: string };
+  readonly values: Partial<Record<FeatureName, string[]>>;
+  /** Hour of the week, 0 = Monday 00:00 UTC … 167. */
+  readonly hourOfWeek: number;
+  readonly failed: boolean;
+  readonly denied: boolean;
+  readonly sensitive: boolean;
+}
+
+/** Enrichment the host may provide (offline ASN / country lookups); pure data in, pure data out. */
+export interface NetworkInfo {
+  readonly asn?: number;
+  readonly asnName?: string;
+  readonly country?: string;
+}
+export type NetworkLookup = (ip: string) => NetworkInfo | undefined;
+
+const DENIED = new Set([
+  'AccessDenied',
+  'AccessDeniedException',
+  'Client.UnauthorizedOperation',
+  'UnauthorizedOperation',
+  'UnauthorizedAccess',
+  'AuthorizationError',
+  'PERMISSION_DENIED',
+  'AuthorizationFailed',
+]);
+
+/** Services whose write operations weigh more: identity, keys, logging, secrets, sharing. */
+const SENSITIVE_SERVICES = new Set([
+  'iam',
+  'sts',
+  'kms',
+  'secretsmanager',
+  'cloudtrail',
+  'config',
+  'guardduty',
+  'securityhub',
+  'organizations',
+  'sso',
+  'ssm',
+  'logs',
+  'lambda',
+]);
+
+const PRIVATE_V4 =
+  /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|127\.|169\.254\.|100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.)/;
+
+const shortServices = new Map<string, string>();
+export function shortService(service: string): string {
+  let short = shortServices.get(service);
+  if (short === undefined) {
+    short = service.replace(/\.amazonaws\.com$|\.googleapis\.com$/, '');
+    if (shortServices.size < 10_000) shortServices.set(service, short);
+  }
+  return short;
+}
+
+/**
+ * The family of a user agent: the tool, not its version (`aws-cli`, `boto3`,
+ * `console`, `terraform`, `python-requests`…). New families are a signal; new
+ * versions are not.
+ */
+export function clientFamily(userAgent: string | undefined): string {
+  if (userAgent === undefined || userAgent === '') return 'none';
+  const ua = userAgent.startsWith('[') ? userAgent.slice(1) : userAgent;
+  const lower = ua.toLowerCase();
+  if (lower.endsWith('.amazonaws.com') || lower === 'aws internal') return 'aws-service';
+  if (
+    lower.startsWith('signin.amazonaws.com') ||
+    lower.includes('console.amazonaws.com') ||
+    lower.startsWith('mozilla/')
+  ) {
+    return 'console';
+  }
+  for (const [needle, family] of CLIENT_MARKERS) if (lower.includes(needle)) return family;
+  const token = lower.split(/[/ ]/, 1)[0] ?? 'other';
+  return token.length > 0 && token.length <= 40 ? token : 'other';
+}
+
+/** Substrings that name a tool wherever it sits in the agent (SDKs put their own name after the framework's). */
+const CLIENT_MARKERS: ReadonlyArray<readonly [string, string]> = [
+  ['terraform', 'terraform'],
+  ['pulumi', 'pulumi'],
+  ['aws-cdk', 'aws-cdk'],
+  ['cloudformation', 'cloudformation'],
+  ['aws-cli', 'aws-cli'],
+  ['boto3', 'boto3'],
+  ['botocore', 'boto3'],
+  ['aws-sdk-js', 'aws-sdk-js'],
+  ['aws-sdk-java', 'aws-sdk-java'],
+  ['aws-sdk-go', 'aws-sdk-go'],
+  ['aws-sdk-dotnet', 'aws-sdk-dotnet'],
+  ['aws-sdk-ruby', 'aws-sdk-ruby'],
+  ['aws-sdk-rust', 'aws-sdk-rust'],
+  ['python-requests', 'python-requests'],
+  ['curl/', 'curl'],
+  ['powershell', 'powershell'],
+];
+
+/** Where the call came from, as a network: `aws` (inside AWS), `private`, `AS<n>`, or `unknown`. */
+export function networkOf(
+  event: NormalizedEvent,
+  lookup: NetworkLookup | undefined,
+): { network: string; country?: string } {
+  const { ip, is_internal: internal } = event.src_endpoint;
+  if (internal || ip === undefined) return { network: internal ? 'aws' : 'unknown' };
+  if (PRIVATE_V4.test(ip) || ip.startsWith('fd') || ip.startsWith('fe80')) return { network: 'private' };
+  const info = lookup?.(ip);
+  if (info?.asn === undefined)
+    return { network: 'unknown', ...(info?.country ? { country: info.country } : {}) };
+  return { network: `AS${info.asn}`, ...(info.country ? { country: info.country } : {}) };
+}
+
+const WEEK_MS = 7 * 24 * 3_600_000;
+/** 1970-01-01 was a Thursday; shift so 0 is Monday 00:00 UTC. */
+const MONDAY_OFFSET_MS = 3 * 24 * 3_600_000;
+
+export function hourOfWeek(time: number): number {
+  return Math.floor(((((time + MONDAY_OFFSET_MS) % WEEK_MS) + WEEK_MS) % WEEK_MS) / 3_600_000);
+}
+
+/** Read-ish operations: never sensitive by themselves. */
+const READ_PREFIXES = ['Get', 'List', 'Describe', 'Head', 'Lookup', 'Search', 'Check'];
+
+export function extractFeatures(event: NormalizedEvent, lookup?: NetworkLookup): EventFeatures | undefined {
+  const user = event.actor.user;
+  // Calls AWS makes on its own have no behaviour of their own to learn.
+  if (user.type === 'AWSService' || user.uid === undefined) return undefined;
+  const service = shortService(event.api.service);
+  const operation = `${service}:${event.api.operation}`;
+  const { network, country } = networkOf(event, lookup);
+  const values: Partial<Record<FeatureName, string[]>> = {
+    operation: [operation],
+    network: [network],
+    client: [clientFamily(event.user_agent)],
+  };
+  if (event.cloud.region !== undefined) values.region = [event.cloud.region];
+  if (country !== undefined) values.country = [country];
+  const isRead = READ_PREFIXES.some((prefix) => event.api.operation.startsWith(prefix));
+  const sensitive = !isRead && SENSITIVE_SERVICES.has(service);
+  if (sensitive || service === 's3' || service === 'secretsmanager' || service === 'kms') {
+    const touched = event.resources.map((r) => r.uid ?? r.name).filter((r): r is string => r !== undefined);
+    if (touched.length > 0) values.resource = touched.slice(0, 5);
+  }
+  const keyId = user.credential_uid;
+  const error = event.api.response.error;
+  return {
+    subjects: {
+      principal: `principal:${user.uid}`,
+      // Long-term keys only: temporary (ASIA…) keys live for one session and have no habits.
+      ...(keyId?.startsWith('AKIA') ? { accessKey: `key:${keyId}` } : {}),
+      account: `account:${event.cloud.provider}:${event.cloud.account}`,
+    },
+    values,
+    hourOfWeek: hourOfWeek(event.time),
+    failed: event.status === 'Failure',
+    denied: error !== undefined && DENIED.has(error),
+    sensitive,
+  };
+}
