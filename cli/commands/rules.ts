@@ -11,9 +11,9 @@ export function registerRulesCommands(program: Command): void {
     .description("Run every rule's own positive and negative test cases")
     .option('--rules <dir>', 'extra rule folder (repeatable)', collect, [])
     .option('--verbose', 'print every case, not only failures')
-    .action((options: { rules: string[]; verbose?: boolean }) => {
+    .action(async (options: { rules: string[]; verbose?: boolean }) => {
       const ruleSet = loadCatalog(options.rules);
-      const results = runRuleTests(ruleSet, NORMALIZERS);
+      const results = await runRuleTests(ruleSet, NORMALIZERS);
       const failed = results.filter((r) => !r.passed);
       for (const result of options.verbose ? results : failed) {
         const verdict = result.passed ? 'ok  ' : 'FAIL';

@@ -85,6 +85,7 @@ export class Baseliner {
         score: assessment.score,
         learning: assessment.learning,
         workload: assessment.workload,
+        sensitive: assessment.sensitive,
         unseen: assessment.unseen,
         explanation: assessment.explanation,
         observations: assessment.observations.map((o) => ({ ...o })),

@@ -25,8 +25,14 @@ export interface AnomalyAssessment {
   readonly learning: boolean;
   readonly score: number;
   readonly observations: readonly AnomalyObservation[];
-  /** Feature groups whose value this principal had never shown. */
-  readonly unseen: Partial<Record<FeatureName, boolean>>;
+  /**
+   * Feature groups whose value this principal had never shown, plus
+   * `account_operation` when the whole account (past its own learning) never
+   * called the operation.
+   */
+  readonly unseen: Partial<Record<FeatureName | 'account_operation', boolean>>;
+  /** A write to identity, keys, logging, secrets or sharing. */
+  readonly sensitive: boolean;
   /** Whether the principal usually calls from inside AWS or private networks (a workload). */
   readonly workload: boolean;
   readonly explanation: string;
@@ -113,12 +119,13 @@ export function scoreEvent(
       score: 0,
       observations: [],
       unseen: {},
+      sensitive: features.sensitive,
       workload: false,
       explanation: `${context.name} is still being learned`,
     };
   }
   const observations: AnomalyObservation[] = [];
-  const unseen: Partial<Record<FeatureName, boolean>> = {};
+  const unseen: Partial<Record<FeatureName | 'account_operation', boolean>> = {};
   const account = context.account;
   const valuesOf = (feature: FeatureName) => features.values[feature] ?? [];
   const isNew = (feature: FeatureName, value: string) => profile.values[feature]?.[value] === undefined;
@@ -129,6 +136,8 @@ export function scoreEvent(
     const inAccount = account?.values.operation?.[operation]?.c ?? 0;
     let weight: number = features.sensitive ? WEIGHT.sensitiveOperation : WEIGHT.operation;
     let peer = 'never seen in the account';
+    if (inAccount === 0 && account !== undefined && !isLearning(account, time, policy))
+      unseen.account_operation = true;
     if (inAccount >= policy.routineInAccount) {
       weight *= 0.4;
       peer = `routine in the account (${inAccount} calls)`;
@@ -238,6 +247,7 @@ export function scoreEvent(
     score,
     observations,
     unseen,
+    sensitive: features.sensitive,
     workload: workloadShare(profile) >= 0.9,
     explanation:
       observations.length === 0

@@ -1,11 +1,17 @@
 /**
  * Runs every rule's own test cases: each case's raw event(s) go through the
- * rule's normalizer, the operation index, the condition, and a fresh
- * aggregator (so thresholds are exercised too), exactly as in a scan.
+ * rule's normalizer, the baseline stage when the case sketches profiles, the
+ * operation index, the condition, and a fresh aggregator (so thresholds are
+ * exercised too), exactly as in a scan.
  */
+import { Baseliner } from '../baselines/baseliner.js';
+import { MemoryProfileStore } from '../baselines/memory-store.js';
+import type { ProfileDelta } from '../baselines/profile.js';
+import { documentationNetworkLookup } from '../enrichment/documentation-networks.js';
 import type { Normalizer } from '../normalizers/index.js';
 import type { AuditSource } from '../schema/api-activity.js';
 import { FindingAggregator } from './aggregator.js';
+import type { BaselineSketch, RuleTestCase } from './rule.js';
 import type { CompiledRule, RuleSet } from './rule-set.js';
 
 export interface RuleTestResult {
@@ -19,16 +25,16 @@ export interface RuleTestResult {
   readonly problem?: string;
 }
 
-export function runRuleTests(
+export async function runRuleTests(
   ruleSet: RuleSet,
   normalizers: Partial<Record<AuditSource, Normalizer>>,
-): RuleTestResult[] {
+): Promise<RuleTestResult[]> {
   const results: RuleTestResult[] = [];
   for (const rule of ruleSet.rules) {
     for (const test of rule.tests) {
       const base = { ruleId: rule.id, file: rule.file, name: test.name, expect: test.expect };
       try {
-        const { fired, explanation } = runCase(rule, test.events ?? [test.event ?? {}], normalizers);
+        const { fired, explanation } = await runCase(rule, test, normalizers);
         let problem: string | undefined;
         if (fired && explanation?.includes('(unknown)')) {
           problem = `explanation has a field missing from this event: "${explanation}"`;
@@ -47,21 +53,54 @@ export function runRuleTests(
   return results;
 }
 
-function runCase(
+async function runCase(
   rule: CompiledRule,
-  records: ReadonlyArray<Record<string, unknown>>,
+  test: RuleTestCase,
   normalizers: Partial<Record<AuditSource, Normalizer>>,
-): { fired: boolean; explanation?: string } {
+): Promise<{ fired: boolean; explanation?: string }> {
   const normalize = normalizers[rule.doc.log_source];
   if (normalize === undefined) throw new Error(`no normalizer for log source ${rule.doc.log_source}`);
+  const records = test.events ?? [test.event ?? {}];
+  const events = records.map((record) => normalize(structuredClone(record)));
+  if (test.baselines !== undefined) {
+    const store = new MemoryProfileStore();
+    await store.apply('baseline-sketch', test.baselines.map(sketchToDelta));
+    await new Baseliner({ store, lookup: documentationNetworkLookup }).process('rule-case', events);
+  }
   const aggregator = new FindingAggregator(() => 0);
-  let explanation: string | undefined;
-  for (const record of records) {
-    const event = normalize(structuredClone(record));
+  for (const event of events) {
     const indexed = rule.operations === undefined || rule.operations.has(event.api.operation);
     if (indexed && rule.matches(event)) aggregator.add(rule, event);
   }
   const findings = aggregator.takeChanged();
-  if (findings.length > 0) explanation = findings[0]?.explanation;
+  const explanation = findings[0]?.explanation;
   return { fired: findings.length > 0, ...(explanation !== undefined ? { explanation } : {}) };
+}
+
+/** Turns a sketch into the delta of one batch that made the profile; activity is spread over the week. */
+export function sketchToDelta(sketch: BaselineSketch): ProfileDelta {
+  const first = Date.parse(sketch.first_seen);
+  const last = Date.parse(sketch.last_seen);
+  if (Number.isNaN(first) || Number.isNaN(last))
+    throw new Error(`baseline ${sketch.subject}: first_seen/last_seen are not times`);
+  const hours: Record<number, number> = {};
+  for (let h = 0; h < 168; h++)
+    hours[h] = Math.floor(sketch.events / 168) + (h < sketch.events % 168 ? 1 : 0);
+  const values: ProfileDelta['values'] = {};
+  for (const [feature, counts] of Object.entries(sketch.values)) {
+    values[feature as keyof ProfileDelta['values']] = Object.fromEntries(
+      Object.entries(counts).map(([value, c]) => [value, { c, f: first, l: last }]),
+    );
+  }
+  return {
+    subject: sketch.subject,
+    firstSeen: first,
+    lastSeen: last,
+    events: sketch.events,
+    failures: sketch.failures ?? 0,
+    denied: sketch.denied ?? 0,
+    values,
+    hours,
+    hourly: {},
+  };
 }

@@ -4,6 +4,7 @@
  * `detectors/rules/README.md` is the style guide; this schema is the law.
  */
 import { z } from 'zod';
+import { FEATURES } from '../baselines/features.js';
 import { AuditSource } from '../schema/api-activity.js';
 import { Severity } from '../schema/finding.js';
 import { parseDuration } from './duration.js';
@@ -76,12 +77,36 @@ export const Condition: z.ZodType<Condition> = z.lazy(() =>
 export const Maturity = z.enum(['stable', 'test', 'experimental']);
 export type Maturity = z.infer<typeof Maturity>;
 
+/**
+ * A compact description of a subject's learned profile, for the cases of
+ * baseline rules: what the principal (or account) has done so far, without
+ * spelling out hundreds of history events.
+ */
+export const BaselineSketch = z
+  .object({
+    subject: z
+      .string()
+      .regex(/^(principal|key|account):/, 'subject is principal:<uid>, key:<id> or account:<provider>:<id>'),
+    events: z.number().int().min(1),
+    first_seen: z.string(),
+    last_seen: z.string(),
+    values: z.partialRecord(z.enum(FEATURES), z.record(z.string(), z.number().int().min(1))),
+    failures: z.number().int().min(0).optional(),
+    denied: z.number().int().min(0).optional(),
+  })
+  .strict();
+export type BaselineSketch = z.infer<typeof BaselineSketch>;
+
 export const RuleTestCase = z
   .object({
     name: z.string().min(1),
     expect: z.boolean().describe('true: the rule must fire; false: it must not.'),
     event: z.record(z.string(), z.unknown()).optional(),
     events: z.array(z.record(z.string(), z.unknown())).min(1).optional(),
+    baselines: z
+      .array(BaselineSketch)
+      .optional()
+      .describe('Profiles learned before the case runs (baseline rules).'),
   })
   .strict()
   .refine((test) => (test.event === undefined) !== (test.events === undefined), {

@@ -33,10 +33,13 @@ export const Anomaly = z
     workload: z
       .boolean()
       .describe('True when the principal usually calls from inside AWS or private networks.'),
+    sensitive: z
+      .boolean()
+      .describe('True for a write to identity, keys, logging, secrets or sharing services.'),
     unseen: z
       .record(z.string(), z.boolean())
       .describe(
-        'Feature groups (operation, network, country, region, client, resource) whose value this principal never showed.',
+        'Feature groups (operation, network, country, region, client, resource) whose value this principal never showed; `account_operation` when the account never called the operation.',
       ),
     explanation: z.string().describe('Why the event is unusual, in sentences.'),
     observations: z.array(AnomalyObservation).describe('Each unusual value with its baseline.'),

@@ -73,13 +73,13 @@ describe('rule evaluation', () => {
 });
 
 describe('runRuleTests', () => {
-  it('fails a case whose verdict is wrong, and a positive case whose explanation has holes', () => {
+  it('fails a case whose verdict is wrong, and a positive case whose explanation has holes', async () => {
     const wrong = ruleDocument({ condition: { field: 'api.operation', equals: 'GetObject' } });
     const holes = ruleDocument({
       id: 'test.example.holes',
       explanation: 'bucket {raw.requestParameters.bucketName} listed',
     });
-    const results = runRuleTests(ruleSetOf([wrong, holes]), NORMALIZERS);
+    const results = await runRuleTests(ruleSetOf([wrong, holes]), NORMALIZERS);
     expect(results.filter((r) => !r.passed).map((r) => `${r.ruleId}/${r.name}`)).toEqual([
       'test.example.rule/positive',
       'test.example.rule/negative',
