@@ -48,7 +48,7 @@ export interface ScoringPolicy {
 }
 
 export const DEFAULT_SCORING_POLICY: ScoringPolicy = {
-  learningEvents: 50,
+  learningEvents: 20,
   learningMs: 7 * 24 * 3_600_000,
   routineInAccount: 20,
 };
