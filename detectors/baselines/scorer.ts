@@ -62,6 +62,7 @@ const WEIGHT = {
   region: 15,
   client: 15,
   hour: 10,
+  resource: 10,
   volume: 20,
   denied: 10,
 } as const;
@@ -200,6 +201,22 @@ export function scoreEvent(
       weight: WEIGHT.client,
       text: `new client ${client}, usually ${top(profile.values.client)}`,
     });
+  }
+  // Sensitive resources (secrets, keys, buckets) are only judged once the principal has a record of them.
+  const knownResources = profile.values.resource;
+  if (knownResources !== undefined && Object.keys(knownResources).length > 0) {
+    const fresh = valuesOf('resource').filter((r) => knownResources[r] === undefined);
+    if (fresh.length > 0) {
+      unseen.resource = true;
+      observations.push({
+        feature: 'resource',
+        value: fresh.join(', '),
+        pattern: 'UNSEEN',
+        baseline: top(knownResources),
+        weight: WEIGHT.resource,
+        text: `first access to ${fresh.join(', ')}, usually ${top(knownResources)}`,
+      });
+    }
   }
   if (profile.events >= 200 && (profile.hours[features.hourOfWeek] ?? 0) === 0) {
     const day = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'][Math.floor(features.hourOfWeek / 24)];

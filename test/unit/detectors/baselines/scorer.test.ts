@@ -77,3 +77,22 @@ describe('scoreEvent', () => {
     ).toBe(true);
   });
 });
+
+describe('scoreEvent: sensitive resources', () => {
+  it('flags a secret the principal never read, once it has a record of secrets', () => {
+    const read = (secretId: string) => ({
+      eventSource: 'secretsmanager.amazonaws.com',
+      eventName: 'GetSecretValue',
+      requestParameters: { secretId },
+    });
+    const withSecrets = profileOf({
+      ...usual,
+      operation: { 'secretsmanager:GetSecretValue': 100 },
+      resource: { 'prod/orders/db': 100 },
+    });
+    expect(score(read('prod/orders/db'), withSecrets).score).toBe(0);
+    const other = score(read('prod/payments/stripe'), withSecrets);
+    expect(other.unseen.resource).toBe(true);
+    expect(other.explanation).toBe('first access to prod/payments/stripe, usually prod/orders/db');
+  });
+});
