@@ -1,17 +1,21 @@
 import { Command, CommanderError } from 'commander';
+import { ProfileStoreError } from '../adapters/dynamodb/errors.js';
 import { DetectorError } from '../detectors/errors.js';
+import { registerBaselineCommands } from './commands/baseline.js';
 import { registerRulesCommands } from './commands/rules.js';
 import { registerScanCommand } from './commands/scan.js';
 import { UsageError } from './errors.js';
 
 const program = new Command()
   .name('trailhound')
-  .description('Threat detection for cloud audit logs: scan CloudTrail files, test rules')
+  .description('Threat detection for cloud audit logs: scan CloudTrail files, test rules, show baselines')
   .version('0.1.0')
   .exitOverride();
 
 registerScanCommand(program);
 registerRulesCommands(program);
+// More `baseline` subcommands (e.g. `seed`) plug in through `extend`: { extend: (baseline) => … }.
+registerBaselineCommands(program);
 
 try {
   await program.parseAsync(process.argv);
@@ -19,7 +23,11 @@ try {
   if (error instanceof CommanderError) {
     // Help and version "errors" exit 0; real usage errors exit 2.
     process.exitCode = error.exitCode === 0 ? 0 : 2;
-  } else if (error instanceof UsageError || error instanceof DetectorError) {
+  } else if (
+    error instanceof UsageError ||
+    error instanceof DetectorError ||
+    error instanceof ProfileStoreError
+  ) {
     process.stderr.write(`trailhound: ${error.message}\n`);
     process.exitCode = 2;
   } else {

@@ -6,13 +6,16 @@ import { type Command, Option } from 'commander';
 import { FileFindingStateStore } from '../../adapters/fs/file-finding-state.js';
 import { FileQuarantine } from '../../adapters/fs/file-quarantine.js';
 import { fileBytes, walkInputs } from '../../adapters/fs/input-files.js';
+import { Baseliner } from '../../detectors/baselines/baseliner.js';
+import type { RuleSet } from '../../detectors/engine/rule-set.js';
 import { DetectionPipeline } from '../../detectors/pipeline/pipeline.js';
 import { type Finding, SEVERITY_ORDER, Severity } from '../../detectors/schema/finding.js';
 import { UsageError } from '../errors.js';
 import { OUTPUT_FORMATS, type OutputFormat, renderFindings } from '../output/findings.js';
-import { renderSummary } from '../output/summary.js';
+import { type BaselineSummary, renderSummary } from '../output/summary.js';
 import { loadCatalog } from '../rule-catalog.js';
 import { parseTimeBound } from '../time.js';
+import { type LocalBaselines, openLocalBaselines } from './baseline.js';
 import { collect } from './rules.js';
 
 interface ScanOptions {
@@ -26,6 +29,7 @@ interface ScanOptions {
   minSeverity: Severity;
   failOn?: Severity;
   quiet?: boolean;
+  baselines?: boolean;
 }
 
 const severityChoices = Severity.options;
@@ -63,6 +67,10 @@ export function registerScanCommand(program: Command): void {
       ),
     )
     .option('--quiet', 'no progress and no summary on stderr')
+    .option(
+      '--baselines',
+      'score events against behavioural profiles and learn them (local DynamoDB: kept in <state>/profiles with --state, else in memory); off by default',
+    )
     .action(async (paths: string[], options: ScanOptions) => {
       process.exitCode = await scan(paths, options);
     });
@@ -84,9 +92,32 @@ async function scan(paths: string[], options: ScanOptions): Promise<number> {
   const quarantine = new FileQuarantine(quarantineDir);
   const stateStore = options.state !== undefined ? new FileFindingStateStore(options.state) : undefined;
 
+  const local = options.baselines ? await openLocalBaselines(options.state) : undefined;
+  try {
+    return await scanWith(paths, options, { ruleSet, quarantine, stateStore, since, until, local });
+  } finally {
+    await local?.close();
+  }
+}
+
+async function scanWith(
+  paths: string[],
+  options: ScanOptions,
+  context: {
+    ruleSet: RuleSet;
+    quarantine: FileQuarantine;
+    stateStore: FileFindingStateStore | undefined;
+    since: number | undefined;
+    until: number | undefined;
+    local: LocalBaselines | undefined;
+  },
+): Promise<number> {
+  const { ruleSet, quarantine, stateStore, since, until, local } = context;
+  const baseliner = local !== undefined ? new Baseliner({ store: local.store }) : undefined;
   const pipeline = new DetectionPipeline({
     ruleSet,
     quarantine,
+    ...(baseliner !== undefined ? { baselines: baseliner } : {}),
     ...(since !== undefined ? { since } : {}),
     ...(until !== undefined ? { until } : {}),
   });
@@ -121,6 +152,9 @@ async function scan(paths: string[], options: ScanOptions): Promise<number> {
       renderSummary(stats, {
         unreadable,
         ...(quarantine.count > 0 ? { quarantine: `${quarantine.count} item(s) in ${quarantine.file}` } : {}),
+        ...(baseliner !== undefined && local !== undefined
+          ? { baselines: baselineSummary(baseliner, local) }
+          : {}),
       }),
     );
   }
@@ -129,6 +163,24 @@ async function scan(paths: string[], options: ScanOptions): Promise<number> {
   if (failOn !== undefined && findings.some((f) => SEVERITY_ORDER[f.severity] >= SEVERITY_ORDER[failOn]))
     return 1;
   return 0;
+}
+
+function baselineSummary(baseliner: Baseliner, local: LocalBaselines): BaselineSummary {
+  const store = local.store.stats;
+  return {
+    scored: baseliner.stats.scored,
+    learning: baseliner.stats.learning,
+    batches: baseliner.stats.batches,
+    profilesRead: baseliner.stats.profileReads,
+    profilesFound: store.itemsRead,
+    profilesWritten: baseliner.stats.profileWrites,
+    replayed: baseliner.stats.replayedDeltas,
+    dynamoReads: store.reads,
+    dynamoWrites: store.writes,
+    conditionalRetries: store.conditionalRetries,
+    throttleRetries: store.throttleRetries,
+    location: local.location,
+  };
 }
 
 function bySeverityThenTime(a: Finding, b: Finding): number {

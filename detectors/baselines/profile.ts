@@ -141,7 +141,11 @@ export class DeltaBuilder {
     for (const feature of FEATURES) {
       const observed = features.values[feature];
       if (observed === undefined) continue;
-      const table = (delta.values[feature] ??= {});
+      let table = delta.values[feature];
+      if (table === undefined) {
+        table = {};
+        delta.values[feature] = table;
+      }
       for (const value of observed) {
         const stats = table[value];
         if (stats === undefined) table[value] = { c: 1, f: time, l: time };
@@ -185,7 +189,11 @@ export function mergeDelta(
   for (const feature of FEATURES) {
     const incoming = delta.values[feature];
     if (incoming === undefined) continue;
-    const table = (next.values[feature] ??= {});
+    let table = next.values[feature];
+    if (table === undefined) {
+      table = {};
+      next.values[feature] = table;
+    }
     for (const [value, stats] of Object.entries(incoming)) {
       const known = table[value];
       if (known === undefined) table[value] = { ...stats };
