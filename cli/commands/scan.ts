@@ -117,6 +117,9 @@ async function scanWith(
   const pipeline = new DetectionPipeline({
     ruleSet,
     quarantine,
+    // Batches span files and end at content-defined boundaries: few profile writes, and a re-scan
+    // of the same files (even with files added) forms the same batches, so it changes nothing.
+    batching: 'content-defined',
     ...(baseliner !== undefined ? { baselines: baseliner } : {}),
     ...(since !== undefined ? { since } : {}),
     ...(until !== undefined ? { until } : {}),
@@ -133,6 +136,7 @@ async function scanWith(
     })) {
       await pipeline.ingest(file, await fileBytes(file));
     }
+    await pipeline.flush();
   } finally {
     progress?.stop();
   }

@@ -28,7 +28,17 @@ export interface PipelineOptions {
   readonly ruleSet: RuleSet;
   /** Behavioural baselines: score every event against its principal's profile, then learn it. */
   readonly baselines?: Baseliner;
-  /** Events per batch: the unit of profile reads, writes and idempotency. */
+  /**
+   * How events are grouped into batches, the unit of profile reads, writes and
+   * idempotency. `per-input` (default): each input is one batch (split every
+   * `batchSize` events), which suits hosts whose inputs are redelivered whole
+   * (an S3 object, a queue message). `content-defined`: batches span inputs and
+   * end where an event's id hashes to a boundary (after at least `batchSize`
+   * events), so a re-scan of the same files — even with files added — forms the
+   * same batches and changes nothing; the host calls {@link flush} at the end.
+   */
+  readonly batching?: 'per-input' | 'content-defined';
+  /** `per-input`: events per batch at most. `content-defined`: events per batch at least. */
   readonly batchSize?: number;
   readonly clock?: Clock;
   readonly quarantine?: QuarantineSink;
@@ -43,6 +53,21 @@ export interface PipelineOptions {
   readonly onEvent?: (event: NormalizedEvent) => void;
 }
 
+/** One event in this many ends a content-defined batch (once the batch is big enough). */
+const BOUNDARY_MODULUS = 512;
+/** A content-defined batch is cut here whatever the hashes say, to bound memory. */
+const MAX_CONTENT_DEFINED_BATCH = 50_000;
+
+/** 32-bit FNV-1a: a cheap, stable hash of an event id for batch boundaries. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
 export class DetectionPipeline {
   readonly stats: ScanStats;
   private readonly aggregator: FindingAggregator;
@@ -55,13 +80,15 @@ export class DetectionPipeline {
   /** Normalized events waiting for the baseline stage and the rules. */
   private batch: NormalizedEvent[] = [];
   private readonly batchSize: number;
+  /** Set when the batch reached a content-defined boundary; acted on at the end of the current line. */
+  private boundaryReached = false;
 
   constructor(private readonly options: PipelineOptions) {
     this.clock = options.clock ?? Date.now;
     this.stats = emptyStats(this.clock());
     this.aggregator = new FindingAggregator(this.clock);
     this.normalizers = options.normalizers ?? NORMALIZERS;
-    this.batchSize = options.batchSize ?? 5_000;
+    this.batchSize = options.batchSize ?? (options.batching === 'content-defined' ? 1_000 : 5_000);
     this.reportRuleError = (error) => {
       bump(this.stats.ruleErrors, error.ruleId);
       options.onRuleError?.(error);
@@ -82,9 +109,11 @@ export class DetectionPipeline {
         if (item.kind === 'record') this.processRecord(item.source, item.record, name, item.line);
         else this.reject(item.error);
       }
-      if (this.batch.length >= this.batchSize) await this.flush();
+      if (this.options.batching === 'content-defined') {
+        if (this.boundaryReached || this.batch.length >= MAX_CONTENT_DEFINED_BATCH) await this.flush();
+      } else if (this.batch.length >= this.batchSize) await this.flush();
     }
-    await this.flush();
+    if (this.options.batching !== 'content-defined') await this.flush();
     await this.flushQuarantine();
   }
 
@@ -97,6 +126,7 @@ export class DetectionPipeline {
     const events = this.batch;
     if (events.length === 0) return;
     this.batch = [];
+    this.boundaryReached = false;
     if (this.options.baselines !== undefined) {
       const hash = createHash('sha256');
       for (const event of events) hash.update(event.metadata.uid).update('\u0000');
@@ -158,6 +188,13 @@ export class DetectionPipeline {
       return;
     }
     this.batch.push(event);
+    if (
+      this.options.batching === 'content-defined' &&
+      this.batch.length >= this.batchSize &&
+      fnv1a(event.metadata.uid) % BOUNDARY_MODULUS === 0
+    ) {
+      this.boundaryReached = true;
+    }
   }
 
   /** Runs the rules on one event that has been through the baseline stage. */

@@ -88,7 +88,7 @@ describe('trailhound scan --baselines --state DIR', () => {
     const result = scan(join(dir, 'history'));
     expect(result.status, result.stderr).toBe(0);
     first = baselineSummary(result.stderr);
-    expect(first.written).toBeGreaterThan(100);
+    expect(first.written).toBeGreaterThan(0);
     expect(first.replayed).toBe(0);
     expect(first.learning).toBeGreaterThan(0);
     expect(result.stderr).toContain(`profiles ${join(state, 'profiles')}`);
