@@ -118,7 +118,7 @@ async function scanWith(
     ruleSet,
     quarantine,
     // Batches span files and end at content-defined boundaries: few profile writes, and a re-scan
-    // of the same files (even with files added) forms the same batches, so it changes nothing.
+    // of the same files forms the same batches, so it changes nothing.
     batching: 'content-defined',
     ...(baseliner !== undefined ? { baselines: baseliner } : {}),
     ...(since !== undefined ? { since } : {}),

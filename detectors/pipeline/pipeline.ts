@@ -34,8 +34,10 @@ export interface PipelineOptions {
    * `batchSize` events), which suits hosts whose inputs are redelivered whole
    * (an S3 object, a queue message). `content-defined`: batches span inputs and
    * end where an event's id hashes to a boundary (after at least `batchSize`
-   * events), so a re-scan of the same files — even with files added — forms the
-   * same batches and changes nothing; the host calls {@link flush} at the end.
+   * events), so a re-scan of the same files forms the same batches and changes
+   * nothing, and a file added among them disturbs only the batch it lands in
+   * (whose other events are then learned twice); the host calls {@link flush}
+   * at the end.
    */
   readonly batching?: 'per-input' | 'content-defined';
   /** `per-input`: events per batch at most. `content-defined`: events per batch at least. */

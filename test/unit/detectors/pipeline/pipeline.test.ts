@@ -1,5 +1,7 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { Baseliner } from '../../../../detectors/baselines/baseliner.js';
+import { MemoryProfileStore } from '../../../../detectors/baselines/memory-store.js';
 import { DetectionPipeline } from '../../../../detectors/pipeline/pipeline.js';
 import type { QuarantineSink } from '../../../../detectors/pipeline/ports.js';
 import type { InputProblemError } from '../../../../detectors/readers/errors.js';
@@ -84,5 +86,42 @@ describe('DetectionPipeline', () => {
       quarantine: { put: async () => Promise.reject(new Error('disk full')) },
     });
     await expect(pipeline.ingest('bad.jsonl', [Buffer.from('{nope\n')])).rejects.toThrow('disk full');
+  });
+});
+
+describe('DetectionPipeline: content-defined batches', () => {
+  const records = (prefix: string, count: number) =>
+    Array.from({ length: count }, (_, i) =>
+      loadFixture('cloudtrail/identities/iam-user.json', {
+        eventID: `${prefix}-${i}`,
+        eventTime: new Date(Date.parse('2026-03-02T00:00:00Z') + i * 1000).toISOString(),
+      }),
+    );
+  const files = [records('a', 1500), records('b', 1500), records('c', 1500)].map((r) => [
+    Buffer.from(JSON.stringify({ Records: r })),
+  ]);
+
+  async function scan(store: MemoryProfileStore): Promise<number> {
+    const baselines = new Baseliner({ store });
+    const pipeline = new DetectionPipeline({
+      ruleSet: ruleSetOf([ruleDocument()]),
+      baselines,
+      batching: 'content-defined',
+    });
+    for (const [i, file] of files.entries()) await pipeline.ingest(`f${i}.json`, file);
+    await pipeline.flush();
+    return baselines.stats.batches;
+  }
+
+  it('groups events across files and forms the same batches on a re-scan, which then changes nothing', async () => {
+    const store = new MemoryProfileStore();
+    const batches = await scan(store);
+    expect(batches).toBeGreaterThan(1);
+    expect(batches).toBeLessThan(4500 / 1000 + 1);
+    await scan(store);
+    const profile = (await store.load(['principal:arn:aws:iam::111122223333:user/alice'])).get(
+      'principal:arn:aws:iam::111122223333:user/alice',
+    );
+    expect(profile?.events).toBe(4500);
   });
 });
