@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ProfileStoreError } from '../adapters/dynamodb/errors.js';
 import { DetectorError } from '../detectors/errors.js';
 import { registerBaselineCommands } from './commands/baseline.js';
+import { registerBaselineSeedCommand } from './commands/baseline-seed.js';
 import { registerRulesCommands } from './commands/rules.js';
 import { registerScanCommand } from './commands/scan.js';
 import { UsageError } from './errors.js';
@@ -15,7 +16,7 @@ const program = new Command()
 registerScanCommand(program);
 registerRulesCommands(program);
 // More `baseline` subcommands (e.g. `seed`) plug in through `extend`: { extend: (baseline) => … }.
-registerBaselineCommands(program);
+registerBaselineCommands(program, { extend: registerBaselineSeedCommand });
 
 try {
   await program.parseAsync(process.argv);

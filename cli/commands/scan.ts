@@ -6,6 +6,7 @@ import { type Command, Option } from 'commander';
 import { FileFindingStateStore } from '../../adapters/fs/file-finding-state.js';
 import { FileQuarantine } from '../../adapters/fs/file-quarantine.js';
 import { fileBytes, walkInputs } from '../../adapters/fs/input-files.js';
+import { loadBaselineNetworkLookup } from '../../adapters/ip-location/load.js';
 import { Baseliner } from '../../detectors/baselines/baseliner.js';
 import type { RuleSet } from '../../detectors/engine/rule-set.js';
 import { DetectionPipeline } from '../../detectors/pipeline/pipeline.js';
@@ -69,8 +70,9 @@ export function registerScanCommand(program: Command): void {
     .option('--quiet', 'no progress and no summary on stderr')
     .option(
       '--baselines',
-      'score events against behavioural profiles and learn them (local DynamoDB: kept in <state>/profiles with --state, else in memory); off by default',
+      'score events against behavioural profiles and learn them (the default; local DynamoDB on dynalite: kept in <state>/profiles with --state, else in memory)',
     )
+    .option('--no-baselines', 'rules only: no profiles, no network lookup (fastest)')
     .action(async (paths: string[], options: ScanOptions) => {
       process.exitCode = await scan(paths, options);
     });
@@ -92,7 +94,7 @@ async function scan(paths: string[], options: ScanOptions): Promise<number> {
   const quarantine = new FileQuarantine(quarantineDir);
   const stateStore = options.state !== undefined ? new FileFindingStateStore(options.state) : undefined;
 
-  const local = options.baselines ? await openLocalBaselines(options.state) : undefined;
+  const local = options.baselines !== false ? await openLocalBaselines(options.state) : undefined;
   try {
     return await scanWith(paths, options, { ruleSet, quarantine, stateStore, since, until, local });
   } finally {
@@ -113,7 +115,11 @@ async function scanWith(
   },
 ): Promise<number> {
   const { ruleSet, quarantine, stateStore, since, until, local } = context;
-  const baseliner = local !== undefined ? new Baseliner({ store: local.store }) : undefined;
+  // The same network lookup as `baseline seed`, so networks learned there match those scored here.
+  const baseliner =
+    local !== undefined
+      ? new Baseliner({ store: local.store, lookup: await loadBaselineNetworkLookup() })
+      : undefined;
   const pipeline = new DetectionPipeline({
     ruleSet,
     quarantine,
