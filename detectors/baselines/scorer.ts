@@ -67,13 +67,29 @@ const WEIGHT = {
   denied: 10,
 } as const;
 
+/**
+ * The most frequent values of a feature, for sentences. Profiles do not change
+ * within a batch, so each table's answer is computed once (tables are keyed by
+ * identity and collected with their profile).
+ */
+const topCache = new WeakMap<Record<string, ValueStats>, Map<number, string>>();
 const top = (table: Record<string, ValueStats> | undefined, n = 3): string => {
   if (table === undefined) return 'none';
-  const values = Object.entries(table)
-    .sort((a, b) => b[1].c - a[1].c)
-    .slice(0, n)
-    .map(([value]) => value);
-  return values.length === 0 ? 'none' : values.join(', ');
+  let cached = topCache.get(table);
+  if (cached === undefined) {
+    cached = new Map();
+    topCache.set(table, cached);
+  }
+  let text = cached.get(n);
+  if (text === undefined) {
+    const values = Object.entries(table)
+      .sort((a, b) => b[1].c - a[1].c)
+      .slice(0, n)
+      .map(([value]) => value);
+    text = values.length === 0 ? 'none' : values.join(', ');
+    cached.set(n, text);
+  }
+  return text;
 };
 
 function isLearning(profile: Profile | undefined, time: number, policy: ScoringPolicy): boolean {
@@ -84,8 +100,12 @@ function isLearning(profile: Profile | undefined, time: number, policy: ScoringP
   );
 }
 
-/** Share of a principal's calls made from inside AWS or private networks. */
+const workloadCache = new WeakMap<Profile, number>();
+
+/** Share of a principal's calls made from inside AWS or private networks (once per profile). */
 function workloadShare(profile: Profile): number {
+  const cached = workloadCache.get(profile);
+  if (cached !== undefined) return cached;
   const networks = profile.values.network ?? {};
   let inside = 0;
   let total = 0;
@@ -93,7 +113,9 @@ function workloadShare(profile: Profile): number {
     total += stats.c;
     if (network === 'aws' || network === 'private') inside += stats.c;
   }
-  return total === 0 ? 0 : inside / total;
+  const share = total === 0 ? 0 : inside / total;
+  workloadCache.set(profile, share);
+  return share;
 }
 
 export interface ScoringContext {
