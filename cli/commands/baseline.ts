@@ -63,13 +63,13 @@ export async function openLocalBaselines(stateDir: string | undefined): Promise<
 }
 
 /**
- * The profile subject a user means: `principal:<uid>`, `key:<id>` and
- * `account:<provider>:<id>` as they are; a bare ARN (or other principal id) is
+ * The profile subject a user means: `principal:<uid>`, `key:<id>`,
+ * `function:<account>:<name>` and `account:<provider>:<id>` as they are; a bare ARN (or other principal id) is
  * a principal, a bare `AKIA…` id a key, and twelve digits an AWS account.
  */
 export function subjectOf(input: string): string {
   const text = input.trim();
-  if (/^(principal|key|account):/.test(text)) return text;
+  if (/^(principal|key|function|account):/.test(text)) return text;
   if (/^AKIA[A-Z0-9]{12,}$/.test(text)) return `key:${text}`;
   if (/^\d{12}$/.test(text)) return `account:AWS:${text}`;
   return `principal:${text}`;
@@ -89,7 +89,7 @@ export function registerBaselineCommands(program: Command, hooks: BaselineComman
   baseline
     .command('show')
     .description(
-      'Print the profile of a principal (ARN or principal:<arn>), an access key (key:<id>) or an account (account:AWS:<id>)',
+      'Print the profile of a principal (ARN or principal:<arn>), an access key (key:<id>), a Lambda function (function:<account>:<name>) or an account (account:AWS:<id>)',
     )
     .argument('<subject>', 'an ARN, principal:<uid>, key:<AKIA…>, account:AWS:<12 digits>')
     .requiredOption('--state <dir>', 'the state folder given to `trailhound scan --baselines --state DIR`')

@@ -8,6 +8,7 @@ import { FileQuarantine } from '../../adapters/fs/file-quarantine.js';
 import { fileBytes, walkInputs } from '../../adapters/fs/input-files.js';
 import { loadBaselineNetworkLookup } from '../../adapters/ip-location/load.js';
 import { Baseliner } from '../../detectors/baselines/baseliner.js';
+import { DEFAULT_SCORING_POLICY } from '../../detectors/baselines/scorer.js';
 import type { RuleSet } from '../../detectors/engine/rule-set.js';
 import { DetectionPipeline } from '../../detectors/pipeline/pipeline.js';
 import { type Finding, SEVERITY_ORDER, Severity } from '../../detectors/schema/finding.js';
@@ -31,6 +32,15 @@ interface ScanOptions {
   failOn?: Severity;
   quiet?: boolean;
   baselines?: boolean;
+  learningDays: number;
+  learningEvents: number;
+}
+
+function positiveNumber(text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0)
+    throw new UsageError(`expected a number of 0 or more, got "${text}"`);
+  return value;
 }
 
 const severityChoices = Severity.options;
@@ -73,6 +83,13 @@ export function registerScanCommand(program: Command): void {
       'score events against behavioural profiles and learn them (the default; local DynamoDB on dynalite: kept in <state>/profiles with --state, else in memory)',
     )
     .option('--no-baselines', 'rules only: no profiles, no network lookup (fastest)')
+    .option(
+      '--learning-days <days>',
+      'a subject only learns (is not scored) for its first DAYS days',
+      positiveNumber,
+      7,
+    )
+    .option('--learning-events <count>', '…and until it has COUNT events', positiveNumber, 20)
     .action(async (paths: string[], options: ScanOptions) => {
       process.exitCode = await scan(paths, options);
     });
@@ -118,7 +135,15 @@ async function scanWith(
   // The same network lookup as `baseline seed`, so networks learned there match those scored here.
   const baseliner =
     local !== undefined
-      ? new Baseliner({ store: local.store, lookup: await loadBaselineNetworkLookup() })
+      ? new Baseliner({
+          store: local.store,
+          lookup: await loadBaselineNetworkLookup(),
+          scoring: {
+            ...DEFAULT_SCORING_POLICY,
+            learningMs: options.learningDays * 86_400_000,
+            learningEvents: options.learningEvents,
+          },
+        })
       : undefined;
   const pipeline = new DetectionPipeline({
     ruleSet,

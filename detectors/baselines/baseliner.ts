@@ -6,7 +6,7 @@
  * the batch: one merged write per subject.
  */
 import type { NormalizedEvent } from '../schema/event.js';
-import { type EventFeatures, extractFeatures, type NetworkLookup } from './features.js';
+import { type EventFeatures, extractFeatures, type NetworkLookup, subjectsOf } from './features.js';
 import { DeltaBuilder } from './profile.js';
 import { DEFAULT_SCORING_POLICY, type ScoringPolicy, scoreEvent } from './scorer.js';
 import type { ProfileStore } from './store.js';
@@ -45,12 +45,7 @@ export class Baseliner {
       extractFeatures(e, this.options.lookup),
     );
     const subjects = new Set<string>();
-    for (const f of features) {
-      if (f === undefined) continue;
-      if (f.subjects.principal) subjects.add(f.subjects.principal);
-      if (f.subjects.accessKey) subjects.add(f.subjects.accessKey);
-      subjects.add(f.subjects.account);
-    }
+    for (const f of features) if (f !== undefined) for (const subject of subjectsOf(f)) subjects.add(subject);
     if (subjects.size === 0) return;
     this.stats.batches += 1;
     const profiles = await this.options.store.load([...subjects]);

@@ -6,7 +6,7 @@
 import type { NormalizedEvent } from '../schema/event.js';
 
 /** Kinds of subject that get a profile of their own. */
-export type SubjectKind = 'principal' | 'access-key' | 'account';
+export type SubjectKind = 'principal' | 'access-key' | 'function' | 'account';
 
 /** Feature groups a profile counts values of. */
 export const FEATURES = ['operation', 'region', 'network', 'country', 'client', 'resource'] as const;
@@ -14,7 +14,13 @@ export type FeatureName = (typeof FEATURES)[number];
 
 export interface EventFeatures {
   /** Profile keys this event updates and is scored against, e.g. `principal:arn:aws:iam::1:role/x`. */
-  readonly subjects: { readonly principal?: string; readonly accessKey?: string; readonly account: string };
+  readonly subjects: {
+    readonly principal?: string;
+    readonly accessKey?: string;
+    /** `function:<account>:<name>` when the call came from inside a Lambda function. */
+    readonly function?: string;
+    readonly account: string;
+  };
   readonly values: Partial<Record<FeatureName, string[]>>;
   /** Hour of the week, 0 = Monday 00:00 UTC … 167. */
   readonly hourOfWeek: number;
@@ -161,11 +167,15 @@ export function extractFeatures(event: NormalizedEvent, lookup?: NetworkLookup):
   }
   const keyId = user.credential_uid;
   const error = event.api.response.error;
+  // Lambda names its execution-role sessions after the function and stamps its SDK calls.
+  const sessionName = event.actor.session?.name;
+  const inLambda = sessionName !== undefined && event.user_agent?.includes('exec-env/AWS_Lambda') === true;
   return {
     subjects: {
-      principal: `principal:${user.uid}`,
+      principal: `principal:${personalSession(event) ?? user.uid}`,
       // Long-term keys only: temporary (ASIA…) keys live for one session and have no habits.
       ...(keyId?.startsWith('AKIA') ? { accessKey: `key:${keyId}` } : {}),
+      ...(inLambda ? { function: `function:${event.cloud.account}:${sessionName}` } : {}),
       account: `account:${event.cloud.provider}:${event.cloud.account}`,
     },
     values,
@@ -174,4 +184,26 @@ export function extractFeatures(event: NormalizedEvent, lookup?: NetworkLookup):
     denied: error !== undefined && DENIED.has(error),
     sensitive,
   };
+}
+
+/**
+ * A role whose sessions are people (Identity Center permission sets, sessions
+ * named after an e-mail address) is shared by everyone who may assume it, so
+ * its habits are the sum of several people's: each person gets their own
+ * profile, `<role ARN>#<session name>`, instead.
+ */
+function personalSession(event: NormalizedEvent): string | undefined {
+  const { user, session } = event.actor;
+  if (user.type !== 'AssumedRole' || session?.name === undefined) return undefined;
+  const shared = user.name?.startsWith('AWSReservedSSO_') === true || session.name.includes('@');
+  return shared ? `${user.uid}#${session.name}` : undefined;
+}
+
+/** Every subject an event's features belong to, each once. */
+export function subjectsOf(features: EventFeatures): string[] {
+  const { principal, accessKey, function: fn, account } = features.subjects;
+  const subjects: string[] = [];
+  for (const subject of [principal, accessKey, fn, account])
+    if (subject !== undefined) subjects.push(subject);
+  return subjects;
 }

@@ -10,7 +10,7 @@
  * batch a no-op (its id is remembered in `batches`).
  */
 import type { EventFeatures, FeatureName, SubjectKind } from './features.js';
-import { FEATURES } from './features.js';
+import { FEATURES, subjectsOf } from './features.js';
 
 export interface ValueStats {
   /** Times seen. */
@@ -69,6 +69,7 @@ const HOUR_MS = 3_600_000;
 export function subjectKind(subject: string): SubjectKind {
   if (subject.startsWith('key:')) return 'access-key';
   if (subject.startsWith('account:')) return 'account';
+  if (subject.startsWith('function:')) return 'function';
   return 'principal';
 }
 
@@ -108,10 +109,7 @@ export class DeltaBuilder {
   private readonly deltas = new Map<string, ProfileDelta>();
 
   add(features: EventFeatures, time: number): void {
-    const { principal, accessKey, account } = features.subjects;
-    for (const subject of [principal, accessKey, account]) {
-      if (subject !== undefined) this.addTo(subject, features, time);
-    }
+    for (const subject of subjectsOf(features)) this.addTo(subject, features, time);
   }
 
   private addTo(subject: string, features: EventFeatures, time: number): void {

@@ -120,3 +120,19 @@ describe('profiles', () => {
     expect(loaded.get('principal:arn:aws:iam::111122223333:user/alice')?.events).toBe(1);
   });
 });
+
+describe('features: Lambda functions', () => {
+  it('gives a function its own profile when the call comes from inside Lambda', () => {
+    const inLambda = normalizeCloudTrail(
+      loadFixture('cloudtrail/identities/assumed-role.json', {
+        userAgent:
+          'aws-sdk-js/3.540.0 ua/2.1 os/linux#5.10 lang/js md/nodejs#20.11.1 exec-env/AWS_Lambda_nodejs20.x',
+      }),
+    );
+    expect(extractFeatures(inLambda)?.subjects.function).toBe('function:111122223333:deploy-42');
+    expect(
+      extractFeatures(normalizeCloudTrail(loadFixture('cloudtrail/identities/assumed-role.json')))?.subjects
+        .function,
+    ).toBeUndefined();
+  });
+});
