@@ -1,11 +1,12 @@
 /**
  * Prints which positive CloudTrail cases of ../shared/corpora/panther raise at
  * least one finding. A development aid; the vitest test of the same name is the gate.
- * Usage: tsx scripts/corpus-coverage.ts [--misses]
+ * Usage: tsx scripts/corpus-coverage.ts [AWS.CloudTrail|GCP.AuditLog|Azure.MonitorActivity|Azure.Audit] [--misses]
  */
-import { corpusCoverage } from '../test/helpers/corpus.js';
+import { type CorpusLogType, corpusCoverage } from '../test/helpers/corpus.js';
 
-const report = corpusCoverage('AWS.CloudTrail');
+const logType = (process.argv.find((a) => /^(AWS|GCP|Azure)\./.test(a)) ?? 'AWS.CloudTrail') as CorpusLogType;
+const report = corpusCoverage(logType);
 if (report === undefined) {
   console.error('../shared/corpora/panther not found');
   process.exit(1);

@@ -17,13 +17,7 @@ import {
 } from '../schema/index.js';
 import { activityFromOperation } from './activity.js';
 import { NormalizationError } from './errors.js';
-
-type Json = Record<string, unknown>;
-
-const str = (value: unknown): string | undefined =>
-  typeof value === 'string' && value.length > 0 ? value : undefined;
-const obj = (value: unknown): Json | undefined =>
-  value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Json) : undefined;
+import { type Json, obj, str } from './json.js';
 
 /** True when `value` is a dotted IPv4 or an IPv6 address (CloudTrail also writes service names there). */
 export function isIpAddress(value: string): boolean {

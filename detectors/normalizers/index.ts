@@ -1,13 +1,22 @@
 import type { AuditSource } from '../schema/api-activity.js';
 import type { NormalizedEvent } from '../schema/event.js';
+import { normalizeAzureActivity } from './azure-activity.js';
+import { normalizeAzureEntra } from './azure-entra.js';
 import { normalizeCloudTrail } from './cloudtrail.js';
+import { normalizeGcpAudit } from './gcp-audit.js';
 
+export { normalizeAzureActivity, parseResourceId } from './azure-activity.js';
+export { normalizeAzureEntra } from './azure-entra.js';
 export { actorFromUserIdentity, isIpAddress, normalizeCloudTrail } from './cloudtrail.js';
 export { NormalizationError } from './errors.js';
+export { normalizeGcpAudit } from './gcp-audit.js';
 
 export type Normalizer = (record: Record<string, unknown>) => NormalizedEvent;
 
 /** The normalizer of each log source; readers tag every raw record with one. */
 export const NORMALIZERS: Partial<Record<AuditSource, Normalizer>> = {
   'aws.cloudtrail': normalizeCloudTrail,
+  'gcp.audit': normalizeGcpAudit,
+  'azure.activity': normalizeAzureActivity,
+  'azure.entra': normalizeAzureEntra,
 };

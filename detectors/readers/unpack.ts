@@ -8,6 +8,11 @@
  * | CloudTrail record (JSON Lines)          | `{"eventVersion", "eventSource", "eventName", ...}`|
  * | EventBridge "AWS API Call via CloudTrail" | `{"detail-type", "source", "detail": record}`    |
  * | LookupEvents response / one event       | `{"Events": [{"CloudTrailEvent": "<json>"}]}`      |
+ * | GCP Cloud Audit Logs `LogEntry`          | `{"protoPayload": {...}, "insertId", "logName"}`   |
+ * | GCP Pub/Sub push envelope               | `{"message": {"data": "<base64 LogEntry>"}}`       |
+ * | Azure diagnostic export                 | `{"records": [record, ...]}`                       |
+ * | Azure Activity record (3 shapes)        | `operationName` + `resourceId` / `OperationNameValue` |
+ * | Entra audit / sign-in (3 shapes)        | `activityDisplayName`, `createdDateTime`, `category: AuditLogs/SignInLogs`… |
  * | JSON array of any of the above          | `[...]`                                            |
  */
 import type { AuditSource } from '../schema/api-activity.js';
@@ -53,6 +58,10 @@ export function unpackDocument(value: unknown, depth = 0): Unpacked[] {
   if ('Events' in value && Array.isArray(value.Events)) {
     return value.Events.map((event) => unpackRecord(event));
   }
+  // Azure diagnostic settings write `{"records": [...]}`.
+  if ('records' in value && Array.isArray(value.records)) {
+    return value.records.map((record) => unpackRecord(record));
+  }
   return [unpackRecord(value)];
 }
 
@@ -61,6 +70,10 @@ function unpackRecord(value: unknown): Unpacked {
     return { kind: 'problem', reason: 'unrecognized-record', message: 'record is not a JSON object', value };
   }
   if (isCloudTrailRecord(value)) return { kind: 'record', source: 'aws.cloudtrail', record: value };
+  const other = otherCloudSource(value);
+  if (other !== undefined) return { kind: 'record', source: other, record: value };
+  const pushed = pubSubPushEntry(value);
+  if (pushed !== undefined) return unpackRecord(pushed);
   // EventBridge envelope: the CloudTrail record is the `detail`.
   if (typeof value['detail-type'] === 'string' && isObject(value.detail)) {
     if (isCloudTrailRecord(value.detail))
@@ -93,4 +106,43 @@ function unpackRecord(value: unknown): Unpacked {
     message: 'not a record of any known audit-log format',
     value,
   };
+}
+
+const ENTRA_CATEGORIES =
+  /^(AuditLogs|SignInLogs|NonInteractiveUserSignInLogs|ServicePrincipalSignInLogs|ManagedIdentitySignInLogs)$/i;
+
+/** Recognizes GCP and Azure records by the fields each format always has. */
+function otherCloudSource(value: Json): AuditSource | undefined {
+  if (isObject(value.protoPayload)) return 'gcp.audit';
+  const type = typeof value.Type === 'string' ? value.Type : undefined;
+  if (type === 'AzureActivity') return 'azure.activity';
+  if (type === 'AuditLogs' || type === 'SigninLogs' || type?.endsWith('SignInLogs')) return 'azure.entra';
+  const category = typeof value.category === 'string' ? value.category : undefined;
+  if (category !== undefined && ENTRA_CATEGORIES.test(category)) return 'azure.entra';
+  if (typeof value.activityDisplayName === 'string' && value.initiatedBy !== undefined) return 'azure.entra';
+  if (typeof value.createdDateTime === 'string' && typeof value.userPrincipalName === 'string')
+    return 'azure.entra';
+  if (typeof value.resourceId === 'string' && value.resourceId.toLowerCase().startsWith('/tenants/'))
+    return 'azure.entra';
+  const operation = value.operationName;
+  const hasOperation =
+    typeof operation === 'string' || (isObject(operation) && typeof operation.value === 'string');
+  if (hasOperation && (typeof value.resourceId === 'string' || typeof value.eventDataId === 'string'))
+    return 'azure.activity';
+  // Azure Monitor resource logs (storage, key vault…) share the activity record's envelope.
+  if (hasOperation && typeof value.time === 'string' && typeof category === 'string') return 'azure.activity';
+  return undefined;
+}
+
+/** The LogEntry inside a Pub/Sub push body (`message.data` is base64 JSON). */
+function pubSubPushEntry(value: Json): Json | undefined {
+  const message = value.message;
+  if (!isObject(message) || typeof message.data !== 'string' || typeof value.subscription !== 'string')
+    return undefined;
+  try {
+    const decoded: unknown = JSON.parse(Buffer.from(message.data, 'base64').toString('utf8'));
+    return isObject(decoded) ? decoded : undefined;
+  } catch {
+    return undefined;
+  }
 }

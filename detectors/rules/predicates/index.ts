@@ -5,7 +5,9 @@
  * input) and covered by the test cases of the rules that use it.
  */
 import type { RulePredicate } from '../../engine/condition.js';
+import { AZURE_PREDICATES } from './azure.js';
 import { EVASION_PREDICATES } from './evasion.js';
+import { GCP_PREDICATES } from './gcp.js';
 import { IDENTITY_PREDICATES } from './identity.js';
 import { policyGrantsPublicAccess } from './policy.js';
 import { RESOURCES_PREDICATES } from './resources.js';
@@ -18,4 +20,6 @@ export const PREDICATES: Readonly<Record<string, RulePredicate>> = {
   ...IDENTITY_PREDICATES,
   ...EVASION_PREDICATES,
   ...RESOURCES_PREDICATES,
+  ...GCP_PREDICATES,
+  ...AZURE_PREDICATES,
 };

@@ -1,0 +1,190 @@
+/**
+ * Azure Activity Log record → OCSF API Activity.
+ *
+ * Three shapes of the same record are read, because users get them three ways:
+ * - diagnostic-settings export (storage account / Event Hubs): `time`,
+ *   `operationName`, `resultType`, `identity.claims`, `properties`;
+ * - the Activity Log REST API / portal export: `eventTimestamp`,
+ *   `operationName.value`, `status.value`, `caller`, `claims`;
+ * - the Log Analytics `AzureActivity` table: `TimeGenerated`,
+ *   `OperationNameValue`, `ActivityStatusValue`, `Caller`, `Claims_d`.
+ *
+ * The event uid is `eventDataId` where the record has one, otherwise
+ * `<correlationId>:<operationName>:<status>`, so a responder finds it in the portal.
+ */
+import type { Actor, ApiActivity, Resource, UserType } from '../schema/index.js';
+import { activityFromOperation } from './activity.js';
+import { isIpAddress } from './cloudtrail.js';
+import { NormalizationError } from './errors.js';
+import { type Json, obj, objOrParsed, str } from './json.js';
+
+const UPN_CLAIM = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn';
+const NAME_CLAIM = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name';
+const OBJECT_ID_CLAIM = 'http://schemas.microsoft.com/identity/claims/objectidentifier';
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** First string among `keys` of `record` (the three shapes name the same field differently). */
+function pick(record: Json, ...keys: string[]): string | undefined {
+  for (const key of keys) {
+    const value = record[key];
+    const text = str(value) ?? str(obj(value)?.value);
+    if (text !== undefined) return text;
+  }
+  return undefined;
+}
+
+/** `/subscriptions/<id>/resourceGroups/<rg>/providers/<ns>/<type>/<name>` → its parts. */
+export function parseResourceId(resourceId: string | undefined): {
+  subscription?: string;
+  resourceGroup?: string;
+  provider?: string;
+  type?: string;
+  name?: string;
+} {
+  if (resourceId === undefined) return {};
+  const parts = resourceId.split('/').filter((p) => p.length > 0);
+  const out: ReturnType<typeof parseResourceId> = {};
+  for (let i = 0; i < parts.length - 1; i++) {
+    const key = (parts[i] as string).toLowerCase();
+    const value = parts[i + 1] as string;
+    if (key === 'subscriptions' && out.subscription === undefined) out.subscription = value.toLowerCase();
+    else if (key === 'resourcegroups' && out.resourceGroup === undefined) out.resourceGroup = value;
+    else if (key === 'providers') {
+      out.provider = value;
+      const rest = parts.slice(i + 2);
+      const types = rest.filter((_, j) => j % 2 === 0);
+      if (types.length > 0) out.type = `${value}/${types.join('/')}`;
+      if (rest.length > 0 && rest.length % 2 === 0) out.name = rest[rest.length - 1];
+    }
+  }
+  return out;
+}
+
+function statusOf(text: string | undefined): ApiActivity['status'] {
+  const value = text?.toLowerCase();
+  if (value === 'success' || value === 'succeeded') return 'Success';
+  if (value === 'failure' || value === 'failed') return 'Failure';
+  return 'Unknown';
+}
+
+function actorOf(record: Json, claims: Json | undefined, authorization: Json | undefined): Actor {
+  const caller = pick(record, 'caller', 'Caller');
+  const upn = str(claims?.[UPN_CLAIM]) ?? str(claims?.upn);
+  const appId = str(claims?.appid);
+  const objectId = str(claims?.[OBJECT_ID_CLAIM]) ?? str(claims?.oid);
+  const principalType = str(obj(obj(authorization?.evidence))?.principalType);
+  const managed = claims?.xms_mirid !== undefined || principalType === 'ManagedIdentity';
+  let type: UserType = 'Unknown';
+  if (managed) type = 'ManagedIdentity';
+  else if (upn !== undefined || caller?.includes('@')) type = 'User';
+  else if (
+    appId !== undefined ||
+    principalType === 'ServicePrincipal' ||
+    (caller !== undefined && GUID.test(caller))
+  ) {
+    type = 'Application';
+  }
+  const uid = upn ?? caller ?? appId ?? objectId;
+  const actor: Actor = { user: { type } };
+  if (uid !== undefined) actor.user.uid = uid;
+  const name = str(claims?.[NAME_CLAIM]) ?? str(claims?.name) ?? upn ?? caller;
+  if (name !== undefined) actor.user.name = name;
+  if (objectId !== undefined) actor.user.principal_id = objectId;
+  if (appId !== undefined && type === 'Application') actor.user.credential_uid = appId;
+  return actor;
+}
+
+/** Normalizes one Activity Log record, whichever of its three shapes. */
+export function normalizeAzureActivity(record: Json): ApiActivity {
+  const operation = pick(record, 'operationName', 'OperationNameValue', 'OperationName');
+  const originalTime = pick(record, 'time', 'eventTimestamp', 'TimeGenerated');
+  if (operation === undefined || originalTime === undefined) {
+    throw new NormalizationError(
+      'not an Azure Activity record: operationName and time are required',
+      'not-azure-activity',
+    );
+  }
+  const time = Date.parse(originalTime.includes('T') ? originalTime : originalTime.replace(' ', 'T'));
+  if (Number.isNaN(time))
+    throw new NormalizationError(`time is not a time: ${originalTime.slice(0, 40)}`, 'bad-time');
+  const identity = obj(record.identity);
+  const claims =
+    obj(identity?.claims) ??
+    objOrParsed(record.claims) ??
+    objOrParsed(record.Claims_d) ??
+    objOrParsed(record.Claims);
+  const authorization =
+    obj(identity?.authorization) ?? objOrParsed(record.authorization) ?? objOrParsed(record.Authorization_d);
+  const resourceId = pick(record, 'resourceId', 'ResourceId', '_ResourceId');
+  const parsed = parseResourceId(resourceId);
+  const statusText = pick(record, 'resultType', 'ActivityStatusValue', 'ActivityStatus', 'status');
+  const correlationId = pick(record, 'correlationId', 'CorrelationId');
+  const eventDataId = pick(record, 'eventDataId', 'EventDataId');
+  const ip =
+    pick(record, 'callerIpAddress', 'CallerIpAddress') ?? str(obj(record.httpRequest)?.clientIpAddress);
+  const category = pick(record, 'category', 'CategoryValue', 'Category') ?? 'Administrative';
+  const verb = operation.slice(operation.lastIndexOf('/') + 1).toLowerCase();
+  const activity: ApiActivity['activity_id'] =
+    verb === 'write'
+      ? 3
+      : verb === 'delete'
+        ? 4
+        : verb === 'read'
+          ? 2
+          : verb === 'action'
+            ? 99
+            : activityFromOperation(verb, undefined);
+
+  const resources: Resource[] = [];
+  if (resourceId !== undefined) {
+    const resource: Resource = { uid: resourceId };
+    if (parsed.name !== undefined) resource.name = parsed.name;
+    if (parsed.type !== undefined) resource.type = parsed.type;
+    if (parsed.subscription !== undefined) resource.account = parsed.subscription;
+    resources.push(resource);
+  }
+  const subscription =
+    parsed.subscription ??
+    pick(record, 'subscriptionId', 'SubscriptionId')?.toLowerCase() ??
+    pick(record, 'tenantId') ??
+    'unknown';
+  const provider =
+    pick(record, 'resourceProviderName', 'ResourceProviderValue', 'ResourceProvider') ??
+    parsed.provider ??
+    operation.split('/')[0] ??
+    'unknown';
+
+  const event: ApiActivity = {
+    source: 'azure.activity',
+    class_uid: 6003,
+    category_uid: 6,
+    activity_id: activity,
+    time,
+    status: statusOf(statusText),
+    cloud: { provider: 'Azure', account: subscription },
+    actor: actorOf(record, claims, authorization),
+    api: { service: provider, operation, request: {}, response: {} },
+    src_endpoint: { is_internal: false },
+    resources,
+    metadata: {
+      uid: eventDataId ?? `${correlationId ?? 'no-correlation'}:${operation}:${statusText ?? 'unknown'}`,
+      original_time: originalTime,
+      product: 'Azure Activity Log',
+      log_name: category,
+    },
+    raw: record,
+  };
+  const region = pick(record, 'location', 'Location');
+  if (region !== undefined && region !== 'global') event.cloud.region = region;
+  if (correlationId !== undefined) event.api.request.uid = correlationId;
+  if (ip !== undefined && isIpAddress(ip)) event.src_endpoint.ip = ip;
+  if (event.status === 'Failure') {
+    const properties = objOrParsed(record.properties) ?? objOrParsed(record.Properties_d) ?? {};
+    // statusMessage is JSON text: {"error":{"code":"AuthorizationFailed","message":"…"}}.
+    const failure = obj(objOrParsed(properties.statusMessage)?.error);
+    event.api.response.error = str(failure?.code) ?? pick(record, 'resultSignature', 'subStatus') ?? 'Failed';
+    const message = str(failure?.message);
+    if (message !== undefined) event.api.response.message = message;
+  }
+  return event;
+}
