@@ -12,6 +12,6 @@ if (report === undefined) {
   process.exit(1);
 }
 console.log(
-  `positive cases: ${report.positives}, detected: ${report.detected} (${(report.ratio * 100).toFixed(1)}%)`,
+  `${logType}: positive cases ${report.positives} (${report.readable} readable), detected ${report.detected} (${(report.ratio * 100).toFixed(1)}%)`,
 );
 if (process.argv.includes('--misses')) for (const miss of report.misses) console.log(`  miss: ${miss}`);
