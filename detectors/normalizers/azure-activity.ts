@@ -11,6 +11,10 @@
  *
  * The event uid is `eventDataId` where the record has one, otherwise
  * `<correlationId>:<operationName>:<status>`, so a responder finds it in the portal.
+ *
+ * Azure operation and provider names are case-insensitive and the shapes
+ * disagree on case (exports upper-case them), so `api.operation` and
+ * `api.service` are lower-cased: rules match `microsoft.authorization/roleassignments/write`.
  */
 import type { Actor, ApiActivity, Resource, UserType } from '../schema/index.js';
 import { activityFromOperation } from './activity.js';
@@ -163,7 +167,7 @@ export function normalizeAzureActivity(record: Json): ApiActivity {
     status: statusOf(statusText),
     cloud: { provider: 'Azure', account: subscription },
     actor: actorOf(record, claims, authorization),
-    api: { service: provider, operation, request: {}, response: {} },
+    api: { service: provider.toLowerCase(), operation: operation.toLowerCase(), request: {}, response: {} },
     src_endpoint: { is_internal: false },
     resources,
     metadata: {
