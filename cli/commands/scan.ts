@@ -49,7 +49,7 @@ export function registerScanCommand(program: Command): void {
   program
     .command('scan')
     .description(
-      'Scan audit-log files and folders (CloudTrail .json/.json.gz, JSON Lines, EventBridge, LookupEvents) and print findings',
+      'Scan audit-log files and folders (AWS CloudTrail, GCP Cloud Audit Logs, Azure Activity and Entra logs; gzip or not, JSON or JSON Lines) and print findings',
     )
     .argument('<paths...>', 'files or folders (an organization trail folder is walked recursively)')
     .addOption(new Option('--format <format>', 'output format').choices(OUTPUT_FORMATS).default('table'))
