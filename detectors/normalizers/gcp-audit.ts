@@ -115,6 +115,7 @@ function serviceFromMethod(method: string | undefined, entry: Json): string | un
   const producer = str(obj(entry.operation)?.producer);
   if (producer !== undefined) return producer;
   if (method === undefined) return undefined;
+  if (method.startsWith('io.k8s.')) return 'k8s.io';
   const parts = method.split('.');
   const named = parts[0] === 'google' ? parts[1] : /^v\d/.test(parts[0] ?? '') ? parts[1] : parts[0];
   return named !== undefined && /^[a-z]+$/.test(named) ? `${named}.googleapis.com` : undefined;
@@ -150,7 +151,8 @@ export function normalizeGcpAudit(entry: Json): ApiActivity {
   const status = obj(payload.status);
   const code = typeof status?.code === 'number' ? status.code : 0;
   const metadata = obj(payload.requestMetadata) ?? {};
-  const callerIp = str(metadata.callerIP);
+  // The AuditLog JSON field is `callerIp`; some exporters upper-case it.
+  const callerIp = str(metadata.callerIp) ?? str(metadata.callerIP);
   const userAgent = str(metadata.callerSuppliedUserAgent);
   const resourceName = str(payload.resourceName);
 
