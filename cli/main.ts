@@ -9,7 +9,9 @@ import { UsageError } from './errors.js';
 
 const program = new Command()
   .name('trailhound')
-  .description('Threat detection for cloud audit logs: scan AWS, GCP and Azure logs, test rules, show baselines')
+  .description(
+    'Threat detection for cloud audit logs: scan AWS, GCP and Azure logs, test rules, show baselines',
+  )
   .version('0.1.0')
   .exitOverride();
 
