@@ -64,6 +64,13 @@ export function parseResourceId(resourceId: string | undefined): {
   return out;
 }
 
+/** `203.0.113.9:45123` → `203.0.113.9`; IPv6 and bare addresses are returned as they are. */
+function withoutPort(address: string | undefined): string | undefined {
+  if (address === undefined) return undefined;
+  const match = /^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(address);
+  return match ? match[1] : address;
+}
+
 function statusOf(text: string | undefined): ApiActivity['status'] {
   const value = text?.toLowerCase();
   if (value === 'success' || value === 'succeeded') return 'Success';
@@ -112,8 +119,10 @@ export function normalizeAzureActivity(record: Json): ApiActivity {
   if (Number.isNaN(time))
     throw new NormalizationError(`time is not a time: ${originalTime.slice(0, 40)}`, 'bad-time');
   const identity = obj(record.identity);
+  // Key Vault audit logs write `identity.claim` (singular).
   const claims =
     obj(identity?.claims) ??
+    obj(identity?.claim) ??
     objOrParsed(record.claims) ??
     objOrParsed(record.Claims_d) ??
     objOrParsed(record.Claims);
@@ -124,8 +133,10 @@ export function normalizeAzureActivity(record: Json): ApiActivity {
   const statusText = pick(record, 'resultType', 'ActivityStatusValue', 'ActivityStatus', 'status');
   const correlationId = pick(record, 'correlationId', 'CorrelationId');
   const eventDataId = pick(record, 'eventDataId', 'EventDataId');
-  const ip =
-    pick(record, 'callerIpAddress', 'CallerIpAddress') ?? str(obj(record.httpRequest)?.clientIpAddress);
+  // Resource logs (storage) write `address:port`; keep the address.
+  const ip = withoutPort(
+    pick(record, 'callerIpAddress', 'CallerIpAddress') ?? str(obj(record.httpRequest)?.clientIpAddress),
+  );
   const category = pick(record, 'category', 'CategoryValue', 'Category') ?? 'Administrative';
   const verb = operation.slice(operation.lastIndexOf('/') + 1).toLowerCase();
   const activity: ApiActivity['activity_id'] =
