@@ -139,11 +139,7 @@ export class DeltaBuilder {
     for (const feature of FEATURES) {
       const observed = features.values[feature];
       if (observed === undefined) continue;
-      let table = delta.values[feature];
-      if (table === undefined) {
-        table = {};
-        delta.values[feature] = table;
-      }
+      const table = tableOf(delta.values, feature);
       for (const value of observed) {
         const stats = table[value];
         if (stats === undefined) table[value] = { c: 1, f: time, l: time };
@@ -187,11 +183,7 @@ export function mergeDelta(
   for (const feature of FEATURES) {
     const incoming = delta.values[feature];
     if (incoming === undefined) continue;
-    let table = next.values[feature];
-    if (table === undefined) {
-      table = {};
-      next.values[feature] = table;
-    }
+    const table = tableOf(next.values, feature);
     for (const [value, stats] of Object.entries(incoming)) {
       const known = table[value];
       if (known === undefined) table[value] = { ...stats };
@@ -207,6 +199,19 @@ export function mergeDelta(
   next.batches = [...next.batches, batchId].slice(-policy.rememberedBatches);
   next.version += 1;
   return next;
+}
+
+/** The value table of one feature, created empty the first time. */
+function tableOf(
+  values: Partial<Record<FeatureName, Record<string, ValueStats>>>,
+  feature: FeatureName,
+): Record<string, ValueStats> {
+  let table = values[feature];
+  if (table === undefined) {
+    table = {};
+    values[feature] = table;
+  }
+  return table;
 }
 
 function prune(table: Record<string, ValueStats>, now: number, policy: ProfilePolicy): void {

@@ -13,6 +13,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { decodePageToken, encodePageToken } from './page-tokens.js';
 
 export interface LookupEvent {
   EventId: string;
@@ -181,7 +182,7 @@ export async function startFakeCloudTrail(
     const query = JSON.stringify([body.StartTime, body.EndTime, body.LookupAttributes]);
     let offset = 0;
     if (body.NextToken !== undefined) {
-      const decoded = decodeToken(body.NextToken);
+      const decoded = decodePageToken(body.NextToken);
       if (decoded === undefined || decoded.query !== query) {
         request.status = 400;
         send(res, 400, { __type: 'InvalidNextTokenException', message: 'Invalid NextToken' });
@@ -192,7 +193,7 @@ export async function startFakeCloudTrail(
     const page = matching.slice(offset, offset + max);
     request.returned = page.length;
     const next =
-      offset + page.length < matching.length ? encodeToken(query, offset + page.length) : undefined;
+      offset + page.length < matching.length ? encodePageToken(query, offset + page.length) : undefined;
     send(res, 200, { Events: page, ...(next !== undefined ? { NextToken: next } : {}) });
   }
 
@@ -232,24 +233,6 @@ function matches(event: LookupEvent, attribute: { AttributeKey: string; Attribut
       return event.AccessKeyId === attribute.AttributeValue;
     default:
       return false;
-  }
-}
-
-function encodeToken(query: string, offset: number): string {
-  return Buffer.from(JSON.stringify({ query, offset })).toString('base64');
-}
-
-function decodeToken(token: string): { query: string; offset: number } | undefined {
-  try {
-    const value = JSON.parse(Buffer.from(token, 'base64').toString('utf8')) as {
-      query?: unknown;
-      offset?: unknown;
-    };
-    return typeof value.query === 'string' && typeof value.offset === 'number'
-      ? { query: value.query, offset: value.offset }
-      : undefined;
-  } catch {
-    return undefined;
   }
 }
 

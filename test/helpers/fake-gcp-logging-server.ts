@@ -28,6 +28,7 @@
 import { createPublicKey, randomBytes, verify } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { decodePageToken, encodePageToken } from './page-tokens.js';
 
 export type LogEntry = Record<string, unknown> & { insertId: string; logName: string; timestamp: string };
 
@@ -183,7 +184,7 @@ export async function startFakeGcpLogging(
     const queryKey = JSON.stringify([resources, body.filter, orderBy]);
     let offset = 0;
     if (body.pageToken !== undefined && body.pageToken !== '') {
-      const decoded = decodeToken(body.pageToken);
+      const decoded = decodePageToken(body.pageToken);
       if (decoded === undefined || decoded.query !== queryKey)
         return answer(400, 'INVALID_ARGUMENT', 'The page token is invalid for this request');
       offset = decoded.offset;
@@ -197,7 +198,7 @@ export async function startFakeGcpLogging(
         : entry,
     );
     const next =
-      offset + page.length < matching.length ? encodeToken(queryKey, offset + page.length) : undefined;
+      offset + page.length < matching.length ? encodePageToken(queryKey, offset + page.length) : undefined;
     sendJson(res, 200, { entries: out, ...(next !== undefined ? { nextPageToken: next } : {}) });
   }
 
@@ -379,24 +380,6 @@ function compileFilter(filter: string): (entry: LogEntry) => boolean {
     };
   });
   return (entry) => tests.every((test) => test(entry));
-}
-
-function encodeToken(query: string, offset: number): string {
-  return Buffer.from(JSON.stringify({ query, offset })).toString('base64url');
-}
-
-function decodeToken(token: string): { query: string; offset: number } | undefined {
-  try {
-    const value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as {
-      query?: unknown;
-      offset?: unknown;
-    };
-    return typeof value.query === 'string' && typeof value.offset === 'number'
-      ? { query: value.query, offset: value.offset }
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
