@@ -22,13 +22,12 @@ import {
   LogsQueryResultStatus,
   type LogsTable,
 } from '@azure/monitor-query-logs';
-import type { CheckpointStore } from '../dynamodb/checkpoint-store.js';
-import { type BackoffOptions, backoffDelay, type Sleep, sleep } from '../pull/backoff.js';
+import { backoffDelay, type Sleep, sleep } from '../pull/backoff.js';
 import {
   type PageSource,
   type PulledRecord,
   type PullResult,
-  type RecordSink,
+  type PullSettings,
   runCheckpointedPull,
 } from '../pull/checkpointed-pull.js';
 import { LogAnalyticsError, LogAnalyticsPartialResultError, LogAnalyticsThrottledError } from './errors.js';
@@ -47,35 +46,15 @@ const HOUR = 3_600_000;
 /** Below this many rows a partial result is an error, not a reason to ask for fewer. */
 const MIN_PAGE_SIZE = 100;
 
-export interface LogAnalyticsPullOptions {
-  /** A `LogsQueryClient` with the workspace's credential (`createAzureCredential`). */
+export interface LogAnalyticsPullOptions extends PullSettings {
+  /** A `LogsQueryClient` with the workspace's credential (`createAzureCredential`). Rows per query default 5000; at most one query per 200 ms by default (200 per 30 s per caller). */
   readonly client: LogsQueryClient;
   /** The workspace (customer) id, a GUID. */
   readonly workspaceId: string;
-  readonly store: CheckpointStore;
-  /** Receives each page of fresh records; the checkpoint moves only after it resolves. */
-  readonly deliver: RecordSink;
-  /** Where a table without a checkpoint starts. */
-  readonly startTime: Date;
-  /** Exclusive end (default now). */
-  readonly endTime?: Date;
-  readonly overlapMs?: number;
-  readonly maxSeenIds?: number;
-  /** Rows per query (`take`), default 5000. */
-  readonly pageSize?: number;
   /** Time slice per query, default 1 hour. */
   readonly sliceMs?: number;
-  /** Least time between two queries (default 200 ms: the API allows 200 per 30 s per caller). */
-  readonly minRequestIntervalMs?: number;
-  /** Our retries once the SDK's gave up on a 429 (default 6; the wait is the service's Retry-After). */
-  readonly throttle?: BackoffOptions;
   /** Passed as the `Prefer: wait=` server timeout. */
   readonly serverTimeoutInSeconds?: number;
-  readonly deadline?: number;
-  readonly onPage?: (progress: Readonly<PullResult>) => void;
-  readonly onThrottle?: (attempt: number, waitMs: number) => void;
-  readonly sleep?: Sleep;
-  readonly clock?: () => number;
 }
 
 /** The checkpoint stream of one table: `azure:<workspaceId>:<table>`. */

@@ -18,13 +18,12 @@
  * retries UNAVAILABLE, INTERNAL and DEADLINE_EXCEEDED.
  */
 import type { Logging } from '@google-cloud/logging';
-import type { CheckpointStore } from '../dynamodb/checkpoint-store.js';
-import { type BackoffOptions, backoffDelay, type Sleep, sleep } from '../pull/backoff.js';
+import { backoffDelay, type Sleep, sleep } from '../pull/backoff.js';
 import {
   type PageSource,
   type PulledRecord,
   type PullResult,
-  type RecordSink,
+  type PullSettings,
   runCheckpointedPull,
 } from '../pull/checkpointed-pull.js';
 import { GcpEntryFormatError, GcpLoggingError, GcpThrottledError } from './errors.js';
@@ -37,36 +36,13 @@ export const AUDIT_LOG_FILTER = 'logName:"cloudaudit.googleapis.com"';
 /** gRPC status RESOURCE_EXHAUSTED (HTTP 429). */
 const RESOURCE_EXHAUSTED = 8;
 
-export interface GcpAuditPullOptions {
+export interface GcpAuditPullOptions extends PullSettings {
   /** From `createLoggingClient` (JSON transport, audit payloads decodable). */
   readonly logging: Logging;
-  /** `projects/<id>`, `folders/<id>`, `organizations/<id>` or `billingAccounts/<id>`. */
+  /** `projects/<id>`, `folders/<id>`, `organizations/<id>` or `billingAccounts/<id>`. Entries per request 1 … 1000 (default 1000); at most one request a second by default (the 60-per-minute quota). */
   readonly resourceName: string;
-  readonly store: CheckpointStore;
-  /** Receives each page of fresh LogEntry objects; the checkpoint moves only after it resolves. */
-  readonly deliver: RecordSink;
-  /** Where a resource without a checkpoint starts. */
-  readonly startTime: Date;
-  /** Exclusive end (default now). */
-  readonly endTime?: Date;
-  /** Re-read below the high-water mark for late entries (default 10 minutes). */
-  readonly overlapMs?: number;
-  readonly maxSeenIds?: number;
-  /** Entries per request, 1 … 1000 (default 1000). */
-  readonly pageSize?: number;
   /** ANDed to the audit-log filter, e.g. `logName:"activity"` or `protoPayload.serviceName="iam.googleapis.com"`. */
   readonly filter?: string;
-  /** Least time between two requests (default 1000 ms: the 60-per-minute quota). */
-  readonly minRequestIntervalMs?: number;
-  /** Retries of a throttled request (default 6, from 1 s doubling to 60 s). */
-  readonly throttle?: BackoffOptions;
-  /** Stop at the first page boundary after this time (epoch ms). */
-  readonly deadline?: number;
-  readonly onPage?: (progress: Readonly<PullResult>) => void;
-  /** Also counted: retries after RESOURCE_EXHAUSTED. */
-  readonly onThrottle?: (attempt: number, waitMs: number) => void;
-  readonly sleep?: Sleep;
-  readonly clock?: () => number;
 }
 
 /** The checkpoint stream of one resource: `gcp:<resourceName>`. */

@@ -27,6 +27,7 @@ import type {
   CheckpointStore,
   SeenGroup,
 } from '../dynamodb/checkpoint-store.js';
+import type { BackoffOptions, Sleep } from './backoff.js';
 
 /** One record of a page, with what the window needs to know about it. */
 export interface PulledRecord {
@@ -248,4 +249,30 @@ export function idHash(id: string): string {
 
 function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** What every checkpointed pull (GCP, Azure) is configured with, beside its own client and scope. */
+export interface PullSettings {
+  readonly store: CheckpointStore;
+  /** Receives each page of fresh records; the checkpoint moves only after it resolves. */
+  readonly deliver: RecordSink;
+  /** Where a stream without a checkpoint starts. */
+  readonly startTime: Date;
+  /** Exclusive end (default now). */
+  readonly endTime?: Date;
+  /** Re-read below the high-water mark for late entries (default 10 minutes). */
+  readonly overlapMs?: number;
+  readonly maxSeenIds?: number;
+  /** Records per request. */
+  readonly pageSize?: number;
+  /** Least time between two requests, to stay inside the service's quota. */
+  readonly minRequestIntervalMs?: number;
+  /** Our retries of a throttled request once the client library gave up. */
+  readonly throttle?: BackoffOptions;
+  /** Stop at the first page boundary after this time (epoch ms). */
+  readonly deadline?: number;
+  readonly onPage?: (progress: Readonly<PullResult>) => void;
+  readonly onThrottle?: (attempt: number, waitMs: number) => void;
+  readonly sleep?: Sleep;
+  readonly clock?: () => number;
 }
