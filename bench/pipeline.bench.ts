@@ -8,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
-import { fileBytes } from '../adapters/fs/input-files.js';
+import { readInputs, type UnreadableInputError } from '../adapters/fs/input-files.js';
 import { loadBaselineNetworkLookup } from '../adapters/ip-location/load.js';
 import { openLocalBaselines } from '../cli/commands/baseline.js';
 import { loadCatalog } from '../cli/rule-catalog.js';
@@ -17,6 +17,9 @@ import { DetectionPipeline } from '../detectors/pipeline/pipeline.js';
 import { benchCorpus } from './corpus.js';
 
 const files = benchCorpus();
+const rethrow = (error: UnreadableInputError) => {
+  throw error;
+};
 const ruleSet = loadCatalog();
 
 async function bare(): Promise<{ events: number; seconds: number }> {
@@ -32,7 +35,7 @@ async function bare(): Promise<{ events: number; seconds: number }> {
 async function pipeline(): Promise<{ events: number; seconds: number; findings: number }> {
   const start = performance.now();
   const run = new DetectionPipeline({ ruleSet });
-  for (const file of files) await run.ingest(file, await fileBytes(file));
+  for await (const input of readInputs(files, rethrow)) await run.ingest(input.path, input.bytes);
   const findings = run.takeFindings().length;
   return { events: run.stats.normalized, seconds: (performance.now() - start) / 1000, findings };
 }
@@ -49,7 +52,7 @@ async function withBaselines(lookup: Awaited<ReturnType<typeof loadBaselineNetwo
     const baselines = new Baseliner({ store: local.store, lookup });
     const start = performance.now();
     const run = new DetectionPipeline({ ruleSet, baselines, batching: 'content-defined' });
-    for (const file of files) await run.ingest(file, await fileBytes(file));
+    for await (const input of readInputs(files, rethrow)) await run.ingest(input.path, input.bytes);
     await run.flush();
     const findings = run.takeFindings().length;
     return {

@@ -3,7 +3,7 @@
  * of the corpus and prints its peak RSS, so memory is measured per run and not
  * polluted by the parent's own allocations.
  */
-import { fileBytes } from '../adapters/fs/input-files.js';
+import { readInputs } from '../adapters/fs/input-files.js';
 import { loadCatalog } from '../cli/rule-catalog.js';
 import { DetectionPipeline } from '../detectors/pipeline/pipeline.js';
 import { benchCorpus } from './corpus.js';
@@ -11,7 +11,11 @@ import { benchCorpus } from './corpus.js';
 const count = Number(process.argv[2]);
 const files = benchCorpus().slice(0, count);
 const pipeline = new DetectionPipeline({ ruleSet: loadCatalog() });
-for (const file of files) await pipeline.ingest(file, await fileBytes(file));
+for await (const input of readInputs(files, (error) => {
+  throw error;
+})) {
+  await pipeline.ingest(input.path, input.bytes);
+}
 pipeline.takeFindings();
 console.log(
   JSON.stringify({

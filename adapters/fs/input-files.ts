@@ -79,3 +79,35 @@ export async function fileBytes(path: string): Promise<Uint8Array[] | AsyncItera
   if (size <= READ_WHOLE_BYTES) return [await readFile(path)];
   return createReadStream(path, { highWaterMark: 1024 * 1024 });
 }
+
+/**
+ * The files under `paths` with their bytes, reading the next file while the
+ * caller processes the current one, so the CPU does not wait on the disk.
+ * At most two files are held at once.
+ */
+export async function* readInputs(
+  paths: readonly string[],
+  onUnreadable: (error: UnreadableInputError) => void,
+): AsyncGenerator<{ path: string; bytes: Uint8Array[] | AsyncIterable<Uint8Array> }> {
+  const files = walkInputs(paths, onUnreadable);
+  const open = async (): Promise<
+    { path: string; bytes: Uint8Array[] | AsyncIterable<Uint8Array> } | undefined
+  > => {
+    for (;;) {
+      const next = await files.next();
+      if (next.done === true) return undefined;
+      try {
+        return { path: next.value, bytes: await fileBytes(next.value) };
+      } catch (cause) {
+        onUnreadable(new UnreadableInputError(next.value, { cause }));
+      }
+    }
+  };
+  let ahead = open();
+  for (;;) {
+    const current = await ahead;
+    if (current === undefined) return;
+    ahead = open();
+    yield current;
+  }
+}

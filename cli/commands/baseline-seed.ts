@@ -24,7 +24,7 @@ import {
   lookupEventWindows,
 } from '../../adapters/cloudtrail/lookup-events.js';
 import { FileQuarantine } from '../../adapters/fs/file-quarantine.js';
-import { fileBytes, walkInputs } from '../../adapters/fs/input-files.js';
+import { readInputs } from '../../adapters/fs/input-files.js';
 import {
   loadBaselineNetworkLookup,
   loadNetworkDatabase,
@@ -255,12 +255,12 @@ async function seedFromFiles(
     ? ticker(() => `seeding: ${n(files)} files, ${n(pipeline.stats.normalized)} events`, write)
     : undefined;
   try {
-    for await (const file of walkInputs(paths, (error) => {
+    for await (const input of readInputs(paths, (error) => {
       unreadable += 1;
       write(`trailhound: ${error.message}\n`);
     })) {
       files += 1;
-      await pipeline.ingest(file, await fileBytes(file));
+      await pipeline.ingest(input.path, input.bytes);
     }
     await pipeline.flush();
   } finally {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import { FileFindingStateStore } from '../../adapters/fs/file-finding-state.js';
 import { FileQuarantine } from '../../adapters/fs/file-quarantine.js';
-import { fileBytes, walkInputs } from '../../adapters/fs/input-files.js';
+import { readInputs } from '../../adapters/fs/input-files.js';
 import { loadBaselineNetworkLookup } from '../../adapters/ip-location/load.js';
 import { Baseliner } from '../../detectors/baselines/baseliner.js';
 import { DEFAULT_SCORING_POLICY } from '../../detectors/baselines/scorer.js';
@@ -161,11 +161,11 @@ async function scanWith(
   const progress = !options.quiet && process.stderr.isTTY ? startProgress(pipeline) : undefined;
   let unreadable = 0;
   try {
-    for await (const file of walkInputs(paths, (error) => {
+    for await (const input of readInputs(paths, (error) => {
       unreadable += 1;
       process.stderr.write(`trailhound: ${error.message}\n`);
     })) {
-      await pipeline.ingest(file, await fileBytes(file));
+      await pipeline.ingest(input.path, input.bytes);
     }
     await pipeline.flush();
   } finally {

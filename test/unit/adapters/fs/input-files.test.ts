@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type UnreadableInputError, walkInputs } from '../../../../adapters/fs/input-files.js';
+import { readInputs, type UnreadableInputError, walkInputs } from '../../../../adapters/fs/input-files.js';
 
 describe('walkInputs', () => {
   it('reads an organization trail in file-time order across accounts and regions', async () => {
@@ -31,5 +31,18 @@ describe('walkInputs', () => {
       seen.push(path);
     expect(errors.map((e) => e.message)).toEqual(['/no/such/path: cannot read (ENOENT)']);
     expect(seen).toEqual([__filename]);
+  });
+});
+
+describe('readInputs', () => {
+  it('yields every file with its bytes in walk order, reading one ahead', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'trailhound-read-'));
+    for (const name of ['a.json', 'b.json', 'c.json']) writeFileSync(join(root, name), name);
+    const seen: string[] = [];
+    for await (const input of readInputs([root], () => {})) {
+      const bytes = Array.isArray(input.bytes) ? Buffer.concat(input.bytes).toString() : '';
+      seen.push(`${relative(root, input.path)}=${bytes}`);
+    }
+    expect(seen).toEqual(['a.json=a.json', 'b.json=b.json', 'c.json=c.json']);
   });
 });
