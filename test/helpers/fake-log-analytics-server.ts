@@ -726,7 +726,8 @@ export function selfSignedCertificate(): { certificate: string; key: string } {
   const name = seq(set(seq(oid('2.5.4.3'), der(0x0c, Buffer.from('trailhound-test')))));
   const now = Date.now();
   const serial = createHash('sha256').update(randomUUID()).digest().subarray(0, 16);
-  serial[0] = (serial[0] as number) & 0x7f;
+  // Positive and without a leading zero byte: DER allows no padding in an INTEGER.
+  serial[0] = ((serial[0] as number) & 0x7f) | 0x40;
   const altNames = seq(der(0x87, Buffer.from([127, 0, 0, 1])), der(0x82, Buffer.from('localhost')));
   const extensions = der(
     0xa3,
