@@ -21,7 +21,7 @@ import { azureLogsSource } from './commons/credentials.js';
 import { readAzurePullEnv } from './commons/env.js';
 import type { PullError } from './commons/errors.js';
 import { withStandardMiddleware } from './commons/middleware.js';
-import { createDetectionRuntime, LambdaPipeline } from './commons/pipeline.js';
+import { detectionRuntimeFor, LambdaPipeline, useSourceDimension } from './commons/pipeline.js';
 import { logger } from './commons/powertools.js';
 import {
   finishPullRun,
@@ -36,11 +36,8 @@ import { SecretJsonReader } from './commons/secrets.js';
 
 const env = readAzurePullEnv();
 const clients = awsClients();
-const runtime = await createDetectionRuntime({
-  dynamodb: clients.dynamodb,
-  tableName: env.tableName,
-  rulesDir: env.rulesDir,
-});
+useSourceDimension('azure-pull');
+const runtime = await detectionRuntimeFor(env, clients);
 const checkpoints = new DynamoCheckpointStore({ client: clients.dynamodb, tableName: env.tableName });
 const logsClient = azureLogsSource({
   settingsSecretArn: env.settingsSecretArn,

@@ -18,7 +18,7 @@ import { awsClients, outsideServices } from './commons/clients.js';
 import { gcpLoggingSource } from './commons/credentials.js';
 import { readGcpPullEnv } from './commons/env.js';
 import { withStandardMiddleware } from './commons/middleware.js';
-import { createDetectionRuntime, LambdaPipeline } from './commons/pipeline.js';
+import { detectionRuntimeFor, LambdaPipeline, useSourceDimension } from './commons/pipeline.js';
 import { logger } from './commons/powertools.js';
 import {
   finishPullRun,
@@ -32,11 +32,8 @@ import { SecretJsonReader } from './commons/secrets.js';
 
 const env = readGcpPullEnv();
 const clients = awsClients();
-const runtime = await createDetectionRuntime({
-  dynamodb: clients.dynamodb,
-  tableName: env.tableName,
-  rulesDir: env.rulesDir,
-});
+useSourceDimension('gcp-pull');
+const runtime = await detectionRuntimeFor(env, clients);
 const checkpoints = new DynamoCheckpointStore({ client: clients.dynamodb, tableName: env.tableName });
 const logging = await gcpLoggingSource({
   projectId: env.projectId,

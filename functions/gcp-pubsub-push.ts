@@ -23,16 +23,18 @@ import { decodePushEnvelope, verifyPushAuthorization } from '../adapters/gcp/pus
 import { awsClients, outsideServices } from './commons/clients.js';
 import { readGcpPushEnv } from './commons/env.js';
 import { withStandardMiddleware } from './commons/middleware.js';
-import { createDetectionRuntime, LambdaPipeline, LogQuarantine } from './commons/pipeline.js';
+import {
+  detectionRuntimeFor,
+  LambdaPipeline,
+  LogQuarantine,
+  useSourceDimension,
+} from './commons/pipeline.js';
 import { logger, MetricUnit, metrics } from './commons/powertools.js';
 
 const env = readGcpPushEnv();
 const outside = outsideServices();
-const runtime = await createDetectionRuntime({
-  dynamodb: awsClients().dynamodb,
-  tableName: env.tableName,
-  rulesDir: env.rulesDir,
-});
+useSourceDimension('gcp-push');
+const runtime = await detectionRuntimeFor(env, awsClients());
 
 /** A function URL answer (payload 2.0, structured form). */
 export type PushResponse = APIGatewayProxyStructuredResultV2;
@@ -114,6 +116,7 @@ async function pushHandler(event: LambdaFunctionURLEvent, _context: Context): Pr
       content: body,
     });
     metrics.addMetric('PushQuarantined', MetricUnit.Count, 1);
+    metrics.addMetric('Quarantined', MetricUnit.Count, 1);
     return answer(204);
   }
 

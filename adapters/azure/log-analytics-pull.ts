@@ -22,7 +22,6 @@ import {
   LogsQueryResultStatus,
   type LogsTable,
 } from '@azure/monitor-query-logs';
-import { backoffDelay, type Sleep, sleep } from '../pull/backoff.js';
 import {
   type PageSource,
   type PulledRecord,
@@ -30,6 +29,7 @@ import {
   type PullSettings,
   runCheckpointedPull,
 } from '../pull/checkpointed-pull.js';
+import { backoffDelay, type Sleep, sleep } from '../retry/backoff.js';
 import { LogAnalyticsError, LogAnalyticsPartialResultError, LogAnalyticsThrottledError } from './errors.js';
 import {
   AZURE_TABLES,

@@ -18,7 +18,6 @@
  * retries UNAVAILABLE, INTERNAL and DEADLINE_EXCEEDED.
  */
 import type { Logging } from '@google-cloud/logging';
-import { backoffDelay, type Sleep, sleep } from '../pull/backoff.js';
 import {
   type PageSource,
   type PulledRecord,
@@ -26,6 +25,7 @@ import {
   type PullSettings,
   runCheckpointedPull,
 } from '../pull/checkpointed-pull.js';
+import { backoffDelay, type Sleep, sleep } from '../retry/backoff.js';
 import { GcpEntryFormatError, GcpLoggingError, GcpThrottledError } from './errors.js';
 import { entryId, entryTime, type LogEntryJson, toLogEntryJson } from './log-entry.js';
 

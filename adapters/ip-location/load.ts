@@ -110,10 +110,11 @@ export async function loadNetworkLookup(files?: NetworkDataFiles): Promise<Netwo
 /**
  * The lookup baselines use in every host, so profiles learned by one command
  * are scored with the same networks by another: the installed data, then the
- * documentation ranges (RFC 5737) that samples and rule cases use.
+ * documentation ranges (RFC 5737) that samples and rule cases use. `files`:
+ * the same data elsewhere (a Lambda layer ships it in one folder).
  */
-export async function loadBaselineNetworkLookup(): Promise<NetworkLookup> {
-  return chainLookups(await loadNetworkLookup(), documentationNetworkLookup);
+export async function loadBaselineNetworkLookup(files?: NetworkDataFiles): Promise<NetworkLookup> {
+  return chainLookups(await loadNetworkLookup(files), documentationNetworkLookup);
 }
 
 /** Reads the four files (each streamed once) and builds the tables. Not cached: see {@link loadNetworkDatabase}. */

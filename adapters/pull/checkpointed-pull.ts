@@ -27,7 +27,7 @@ import type {
   CheckpointStore,
   SeenGroup,
 } from '../dynamodb/checkpoint-store.js';
-import type { BackoffOptions, Sleep } from './backoff.js';
+import type { BackoffOptions, Sleep } from '../retry/backoff.js';
 
 /** One record of a page, with what the window needs to know about it. */
 export interface PulledRecord {

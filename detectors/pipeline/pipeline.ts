@@ -21,7 +21,7 @@ import { skipReasonForPath } from '../readers/paths.js';
 import type { AuditSource } from '../schema/api-activity.js';
 import type { NormalizedEvent } from '../schema/event.js';
 import type { Finding } from '../schema/finding.js';
-import type { Clock, QuarantineSink } from './ports.js';
+import type { Clock, QuarantineSink, SeenEventLedger } from './ports.js';
 import { bump, emptyStats, type ScanStats } from './stats.js';
 
 export interface PipelineOptions {
@@ -44,6 +44,12 @@ export interface PipelineOptions {
   readonly batchSize?: number;
   readonly clock?: Clock;
   readonly quarantine?: QuarantineSink;
+  /**
+   * Events another delivery path already evaluated are dropped before scoring
+   * (counted as `seen-on-another-path`). The host calls {@link DetectionPipeline.rememberEvaluated}
+   * once the findings are delivered.
+   */
+  readonly seenEvents?: SeenEventLedger;
   /** Only events with `since <= time < until` (epoch ms) are evaluated. */
   readonly since?: number;
   readonly until?: number;
@@ -84,6 +90,8 @@ export class DetectionPipeline {
   private readonly batchSize: number;
   /** Set when the batch reached a content-defined boundary; acted on at the end of the current line. */
   private boundaryReached = false;
+  /** Events scored since the last {@link rememberEvaluated}, for the seen-event ledger. */
+  private evaluatedSinceRemember: NormalizedEvent[] = [];
 
   constructor(private readonly options: PipelineOptions) {
     this.clock = options.clock ?? Date.now;
@@ -125,16 +133,37 @@ export class DetectionPipeline {
    * same id and the profile store merges it only once.
    */
   async flush(): Promise<void> {
-    const events = this.batch;
+    let events = this.batch;
     if (events.length === 0) return;
     this.batch = [];
     this.boundaryReached = false;
+    const ledger = this.options.seenEvents;
+    if (ledger !== undefined) {
+      const fresh = await ledger.unseen(events);
+      if (fresh.length < events.length)
+        bump(this.stats.skipped, 'seen-on-another-path', events.length - fresh.length);
+      events = fresh;
+      for (const event of events) this.evaluatedSinceRemember.push(event);
+      if (events.length === 0) return;
+    }
     if (this.options.baselines !== undefined) {
       const hash = createHash('sha256');
       for (const event of events) hash.update(event.metadata.uid).update('\u0000');
       await this.options.baselines.process(hash.digest('hex').slice(0, 32), events);
     }
     for (const event of events) this.evaluate(event);
+  }
+
+  /**
+   * Tells the seen-event ledger about every event scored since the last call.
+   * Call it after the findings of those events are delivered: if delivery
+   * fails, the retry must see the events as new.
+   */
+  async rememberEvaluated(): Promise<void> {
+    const events = this.evaluatedSinceRemember;
+    if (this.options.seenEvents === undefined || events.length === 0) return;
+    this.evaluatedSinceRemember = [];
+    await this.options.seenEvents.remember(events);
   }
 
   /** Waits for quarantine writes; a failed write fails the input, since its content would be lost. */

@@ -6,6 +6,8 @@
  * - DynamoDB: profiles, the batch ledger and pull checkpoints.
  * - Secrets Manager: the only source of secrets (a GCP service-account key,
  *   the Azure app settings); never an environment value.
+ * - S3: trail log objects in, the quarantine out.
+ * - EventBridge: findings out to the findings bus.
  * - STS: the function's own identity, as a signed web identity token
  *   (`GetWebIdentityToken`), which Entra ID takes as a federated client
  *   assertion; and the AWS credentials Google's STS checks for workload
@@ -19,6 +21,8 @@
  * `setEnvSource`, call them before importing a handler module.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { AccessToken, TokenCredential } from '@azure/identity';
@@ -27,6 +31,8 @@ import { tracer } from './powertools.js';
 
 export interface AwsClients {
   readonly dynamodb: DynamoDBClient;
+  readonly s3: S3Client;
+  readonly eventBridge: EventBridgeClient;
   readonly secretsManager: SecretsManagerClient;
   readonly sts: STSClient;
 }
@@ -36,6 +42,8 @@ let clients: { -readonly [K in keyof AwsClients]?: AwsClients[K] } = {};
 /** The clients, each created on first use and then shared. */
 export function awsClients(): AwsClients {
   clients.dynamodb ??= tracer.captureAWSv3Client(new DynamoDBClient({ maxAttempts: 5 }));
+  clients.s3 ??= tracer.captureAWSv3Client(new S3Client({ maxAttempts: 5 }));
+  clients.eventBridge ??= tracer.captureAWSv3Client(new EventBridgeClient({ maxAttempts: 5 }));
   clients.secretsManager ??= tracer.captureAWSv3Client(new SecretsManagerClient({}));
   clients.sts ??= tracer.captureAWSv3Client(new STSClient({}));
   return clients as AwsClients;

@@ -16,6 +16,11 @@
  * |---|---|---|
  * | `PROFILE_TABLE_NAME` | all | the DynamoDB table of profiles, batch ledger and checkpoints |
  * | `RULES_DIR` | all | folder of the rule YAML (default: `detectors/rules` of the source tree; a bundle must set it) |
+ * | `NETWORK_DATA_DIR` | all | folder of the four `@ip-location-db` CSVs (default: the installed packages; a bundle must set it) |
+ * | `FINDINGS_BUS_NAME` | all | the EventBridge bus findings go to (unset: findings are only logged, e.g. a dry run) |
+ * | `QUARANTINE_BUCKET` | cloudtrail-* | Trailhound's bucket for what could not be used |
+ * | `QUARANTINE_PREFIX` | cloudtrail-* | key prefix there (default `quarantine/`) |
+ * | `IDEMPOTENCY_TABLE_NAME` | cloudtrail-s3-ingest | the Powertools idempotency table (objects already processed) |
  * | `GCP_PUSH_AUDIENCE` | gcp-pubsub-push | the audience the push subscription puts in its token (by default there: the function URL) |
  * | `GCP_PUSH_SERVICE_ACCOUNT` | gcp-pubsub-push | the only service account allowed to push |
  * | `GCP_RESOURCE_NAME` | gcp-logging-pull | `projects/<id>`, `folders/<id>`, `organizations/<id>` or `billingAccounts/<id>` |
@@ -52,6 +57,20 @@ export interface CommonEnv {
   readonly tableName: string;
   /** Undefined: the rules of the source tree (`builtinRulesDir()`). */
   readonly rulesDir: string | undefined;
+  /** Undefined: the installed `@ip-location-db` packages. */
+  readonly networkDataDir: string | undefined;
+  /** Undefined: findings are logged, not published. */
+  readonly findingsBusName: string | undefined;
+}
+
+/** The CloudTrail ingest functions' environment (S3 objects, EventBridge events). */
+export interface CloudTrailIngestEnv extends CommonEnv {
+  readonly quarantineBucket: string;
+  readonly quarantinePrefix: string;
+}
+
+export interface CloudTrailS3IngestEnv extends CloudTrailIngestEnv {
+  readonly idempotencyTableName: string;
 }
 
 export interface GcpPushEnv extends CommonEnv {
@@ -149,6 +168,8 @@ class EnvReader {
 }
 
 const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
+const BUS_NAME = /^[A-Za-z0-9._\-/]{1,256}$/;
+const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const GCP_RESOURCE = /^(projects|folders|organizations|billingAccounts)\/([^/\s]+)$/;
@@ -156,6 +177,10 @@ const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Z
 
 const checks = {
   tableName: (v: string) => (TABLE_NAME.test(v) ? undefined : 'is not a DynamoDB table name'),
+  busName: (v: string) => (BUS_NAME.test(v) ? undefined : 'is not an EventBridge bus name'),
+  bucketName: (v: string) => (BUCKET_NAME.test(v) ? undefined : 'is not an S3 bucket name'),
+  keyPrefix: (v: string) =>
+    v.endsWith('/') && !v.startsWith('/') ? undefined : 'must end, and not start, with /',
   email: (v: string) => (EMAIL.test(v) ? undefined : 'is not an email address'),
   guid: (v: string) => (GUID.test(v) ? undefined : 'is not a workspace id (a GUID)'),
   gcpResource: (v: string) =>
@@ -170,7 +195,32 @@ function common(reader: EnvReader): CommonEnv {
   return {
     tableName: reader.string('PROFILE_TABLE_NAME', checks.tableName),
     rulesDir: reader.optionalString('RULES_DIR'),
+    networkDataDir: reader.optionalString('NETWORK_DATA_DIR'),
+    findingsBusName: reader.optionalString('FINDINGS_BUS_NAME', checks.busName),
   };
+}
+
+function cloudTrailIngest(reader: EnvReader): CloudTrailIngestEnv {
+  return {
+    ...common(reader),
+    quarantineBucket: reader.string('QUARANTINE_BUCKET', checks.bucketName),
+    quarantinePrefix: reader.optionalString('QUARANTINE_PREFIX', checks.keyPrefix) ?? 'quarantine/',
+  };
+}
+
+/** The CloudTrail S3 ingest handler's environment. */
+export function readCloudTrailS3IngestEnv(env: EnvSource = source): CloudTrailS3IngestEnv {
+  const reader = new EnvReader(env);
+  return reader.done({
+    ...cloudTrailIngest(reader),
+    idempotencyTableName: reader.string('IDEMPOTENCY_TABLE_NAME', checks.tableName),
+  });
+}
+
+/** The CloudTrail EventBridge ingest handler's environment. */
+export function readCloudTrailEventBridgeIngestEnv(env: EnvSource = source): CloudTrailIngestEnv {
+  const reader = new EnvReader(env);
+  return reader.done(cloudTrailIngest(reader));
 }
 
 function pull(reader: EnvReader, maxPageSize: number): PullEnv {

@@ -1,4 +1,4 @@
-/** Waiting between retries of a throttled audit-log API. */
+/** Waiting between retries of a throttled API (audit-log pulls, EventBridge PutEvents). */
 
 export interface BackoffOptions {
   /** Retries after the first attempt (default 6). */
