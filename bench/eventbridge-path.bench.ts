@@ -28,6 +28,7 @@ try {
     handler: (event: SQSEvent, context: unknown) => Promise<unknown>;
   };
   const records = world.trailKeys.flatMap((key) => trailFileRecords(key));
+  const callsBefore = world.proxy.calls.length;
   const batchMs: number[] = [];
   const findingLagMs: number[] = [];
   const started = performance.now();
@@ -50,6 +51,9 @@ try {
     for (let i = 0; i < published; i++) findingLagMs.push(Date.now() - handedOver);
   }
   const seconds = (performance.now() - started) / 1000;
+  const dynamoCalls = world.proxy.calls.slice(callsBefore);
+  const perThousand = (ops: readonly string[]) =>
+    ((1000 * dynamoCalls.filter((c) => ops.includes(c.operation)).length) / records.length).toFixed(1);
   const percentile = (values: number[], p: number) => {
     const sorted = [...values].sort((a, b) => a - b);
     return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
@@ -63,6 +67,9 @@ try {
   );
   console.log(
     `  event → finding on bus  p50 ${ms(percentile(findingLagMs, 50))}   p99 ${ms(percentile(findingLagMs, 99))}   (${findingLagMs.length} findings; processing only)`,
+  );
+  console.log(
+    `  DynamoDB per 1,000 events: ${perThousand(['PutItem', 'UpdateItem'])} write requests, ${perThousand(['GetItem', 'BatchGetItem'])} read requests (profiles, batch ledger, seen-event ledger)`,
   );
 } finally {
   await world.close();
