@@ -27,24 +27,18 @@
  */
 import { createHash } from 'node:crypto';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { DynamoSeenEventLedger } from '../adapters/dynamodb/seen-events.js';
-import { S3Quarantine } from '../adapters/s3/quarantine.js';
-import { awsClients } from './commons/clients.js';
+import { createCloudTrailIngestRuntime } from './commons/cloudtrail-ingest.js';
 import { readCloudTrailEventBridgeIngestEnv } from './commons/env.js';
 import { withStandardMiddleware } from './commons/middleware.js';
-import { detectionRuntimeFor, LambdaPipeline, useSourceDimension } from './commons/pipeline.js';
+import { LambdaPipeline } from './commons/pipeline.js';
 import { logger, MetricUnit, metrics } from './commons/powertools.js';
 
 const env = readCloudTrailEventBridgeIngestEnv();
-const clients = awsClients();
-useSourceDimension('cloudtrail-eventbridge');
-const runtime = await detectionRuntimeFor(env, clients);
-const seenEvents = new DynamoSeenEventLedger({ client: clients.dynamodb, tableName: env.tableName });
-const quarantine = new S3Quarantine({
-  client: clients.s3,
-  bucket: env.quarantineBucket,
-  prefix: env.quarantinePrefix,
-});
+const {
+  detection: runtime,
+  seenEvents,
+  quarantine,
+} = await createCloudTrailIngestRuntime(env, 'cloudtrail-eventbridge');
 
 /** A name for the batch that depends only on its messages, so a redelivery overwrites its own quarantine entry. */
 function batchName(event: SQSEvent): string {

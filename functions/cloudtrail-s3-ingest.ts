@@ -30,39 +30,29 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { IdempotencyConfig, makeIdempotent } from '@aws-lambda-powertools/idempotency';
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { DynamoSeenEventLedger } from '../adapters/dynamodb/seen-events.js';
 import { NotificationFormatError, type ObjectRef, objectsInMessage } from '../adapters/s3/notifications.js';
-import { S3Quarantine } from '../adapters/s3/quarantine.js';
 import {
   objectInputName,
   openTrailObject,
   TrailObjectGoneError,
   TrailObjectReadError,
 } from '../adapters/s3/trail-objects.js';
-import { awsClients } from './commons/clients.js';
+import { createCloudTrailIngestRuntime } from './commons/cloudtrail-ingest.js';
 import { readCloudTrailS3IngestEnv } from './commons/env.js';
 import { withStandardMiddleware } from './commons/middleware.js';
-import {
-  detectionRuntimeFor,
-  LambdaPipeline,
-  type LambdaRunSummary,
-  useSourceDimension,
-} from './commons/pipeline.js';
+import { LambdaPipeline, type LambdaRunSummary } from './commons/pipeline.js';
 import { logger, MetricUnit, metrics } from './commons/powertools.js';
 
 /** How long a processed object is remembered by the idempotency table. */
 const OBJECT_IDEMPOTENCY_SECONDS = 7 * 24 * 3600;
 
 const env = readCloudTrailS3IngestEnv();
-const clients = awsClients();
-useSourceDimension('cloudtrail-s3');
-const runtime = await detectionRuntimeFor(env, clients);
-const seenEvents = new DynamoSeenEventLedger({ client: clients.dynamodb, tableName: env.tableName });
-const quarantine = new S3Quarantine({
-  client: clients.s3,
-  bucket: env.quarantineBucket,
-  prefix: env.quarantinePrefix,
-});
+const {
+  clients,
+  detection: runtime,
+  seenEvents,
+  quarantine,
+} = await createCloudTrailIngestRuntime(env, 'cloudtrail-s3');
 // Keyed by bucket and key only: the same file announced by S3 and by CloudTrail's SNS topic (which
 // gives no size or version) is one object. CloudTrail never rewrites a log file under its name.
 const idempotency = new IdempotencyConfig({
