@@ -15,18 +15,19 @@
  */
 import type { Context } from 'aws-lambda';
 import { azureStream, pullLogAnalyticsTable } from '../adapters/azure/log-analytics-pull.js';
-import { DynamoCheckpointStore } from '../adapters/dynamodb/checkpoint-store.js';
-import { awsClients, outsideServices } from './commons/clients.js';
+import { outsideServices } from './commons/clients.js';
 import { azureLogsSource } from './commons/credentials.js';
 import { readAzurePullEnv } from './commons/env.js';
 import type { PullError } from './commons/errors.js';
 import { withStandardMiddleware } from './commons/middleware.js';
-import { detectionRuntimeFor, LambdaPipeline, useSourceDimension } from './commons/pipeline.js';
+import { LambdaPipeline } from './commons/pipeline.js';
 import { logger } from './commons/powertools.js';
 import {
+  createScheduledPullRuntime,
   finishPullRun,
   type PullRunReport,
   pullDeadline,
+  pullRunOptions,
   pullStream,
   type ScheduledPullEvent,
   type StreamReport,
@@ -35,10 +36,7 @@ import {
 import { SecretJsonReader } from './commons/secrets.js';
 
 const env = readAzurePullEnv();
-const clients = awsClients();
-useSourceDimension('azure-pull');
-const runtime = await detectionRuntimeFor(env, clients);
-const checkpoints = new DynamoCheckpointStore({ client: clients.dynamodb, tableName: env.tableName });
+const { clients, detection: runtime, checkpoints } = await createScheduledPullRuntime(env, 'azure-pull');
 const logsClient = azureLogsSource({
   settingsSecretArn: env.settingsSecretArn,
   secrets: new SecretJsonReader(clients.secretsManager),
@@ -65,11 +63,7 @@ async function pullHandler(event: ScheduledPullEvent, context: Context): Promise
         workspaceId: env.workspaceId,
         table,
         store: checkpoints,
-        deliver: (records, page) => run.deliver(records, `${page.stream}#${page.page}`),
-        startTime: new Date(now - env.initialLookbackMs),
-        overlapMs: env.overlapMs,
-        ...(env.pageSize !== undefined ? { pageSize: env.pageSize } : {}),
-        deadline,
+        ...pullRunOptions(env, run, now, deadline),
         onThrottle: (attempt, waitMs) =>
           logger.warn('Log Analytics throttled the query', { table, attempt, waitMs }),
       }),

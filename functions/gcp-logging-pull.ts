@@ -12,18 +12,19 @@
  * Failure semantics: `commons/scheduled-pull.ts`.
  */
 import type { Context } from 'aws-lambda';
-import { DynamoCheckpointStore } from '../adapters/dynamodb/checkpoint-store.js';
 import { gcpStream, pullGcpAuditLogs } from '../adapters/gcp/logging-pull.js';
-import { awsClients, outsideServices } from './commons/clients.js';
+import { outsideServices } from './commons/clients.js';
 import { gcpLoggingSource } from './commons/credentials.js';
 import { readGcpPullEnv } from './commons/env.js';
 import { withStandardMiddleware } from './commons/middleware.js';
-import { detectionRuntimeFor, LambdaPipeline, useSourceDimension } from './commons/pipeline.js';
+import { LambdaPipeline } from './commons/pipeline.js';
 import { logger } from './commons/powertools.js';
 import {
+  createScheduledPullRuntime,
   finishPullRun,
   type PullRunReport,
   pullDeadline,
+  pullRunOptions,
   pullStream,
   type ScheduledPullEvent,
   scheduleKeys,
@@ -31,10 +32,7 @@ import {
 import { SecretJsonReader } from './commons/secrets.js';
 
 const env = readGcpPullEnv();
-const clients = awsClients();
-useSourceDimension('gcp-pull');
-const runtime = await detectionRuntimeFor(env, clients);
-const checkpoints = new DynamoCheckpointStore({ client: clients.dynamodb, tableName: env.tableName });
+const { clients, detection: runtime, checkpoints } = await createScheduledPullRuntime(env, 'gcp-pull');
 const logging = await gcpLoggingSource({
   projectId: env.projectId,
   workloadIdentityConfig: env.workloadIdentityConfig,
@@ -56,11 +54,7 @@ async function pullHandler(event: ScheduledPullEvent, context: Context): Promise
       resourceName: env.resourceName,
       ...(env.filter !== undefined ? { filter: env.filter } : {}),
       store: checkpoints,
-      deliver: (records, page) => run.deliver(records, `${page.stream}#${page.page}`),
-      startTime: new Date(now - env.initialLookbackMs),
-      overlapMs: env.overlapMs,
-      ...(env.pageSize !== undefined ? { pageSize: env.pageSize } : {}),
-      deadline,
+      ...pullRunOptions(env, run, now, deadline),
       onThrottle: (attempt, waitMs) => logger.warn('Cloud Logging throttled the read', { attempt, waitMs }),
     }),
   );

@@ -13,11 +13,51 @@
  * committed is the same batch again, merged once by the profile store.
  */
 import type { Context } from 'aws-lambda';
-import { CheckpointConflictError } from '../../adapters/dynamodb/checkpoint-store.js';
+import { CheckpointConflictError, DynamoCheckpointStore } from '../../adapters/dynamodb/checkpoint-store.js';
 import type { PullResult } from '../../adapters/pull/checkpointed-pull.js';
+import { type AwsClients, awsClients } from './clients.js';
+import type { PullEnv } from './env.js';
 import { PullError } from './errors.js';
-import type { LambdaPipeline, LambdaRunSummary } from './pipeline.js';
+import {
+  type DetectionRuntime,
+  detectionRuntimeFor,
+  type LambdaPipeline,
+  type LambdaRunSummary,
+  useSourceDimension,
+} from './pipeline.js';
 import { logger, MetricUnit, metrics } from './powertools.js';
+
+export interface ScheduledPullRuntime {
+  readonly clients: AwsClients;
+  readonly detection: DetectionRuntime;
+  readonly checkpoints: DynamoCheckpointStore;
+}
+
+/** What a pull function builds once per execution environment. */
+export async function createScheduledPullRuntime(
+  env: PullEnv,
+  source: 'gcp-pull' | 'azure-pull',
+): Promise<ScheduledPullRuntime> {
+  const clients = awsClients();
+  useSourceDimension(source);
+  return {
+    clients,
+    detection: await detectionRuntimeFor(env, clients),
+    checkpoints: new DynamoCheckpointStore({ client: clients.dynamodb, tableName: env.tableName }),
+  };
+}
+
+/** The options every page-by-page pull of one run shares: where pages go, the window, the deadline. */
+export function pullRunOptions(env: PullEnv, run: LambdaPipeline, now: number, deadline: number) {
+  return {
+    deliver: (records: readonly Record<string, unknown>[], page: { stream: string; page: number }) =>
+      run.deliver(records, `${page.stream}#${page.page}`),
+    startTime: new Date(now - env.initialLookbackMs),
+    overlapMs: env.overlapMs,
+    ...(env.pageSize !== undefined ? { pageSize: env.pageSize } : {}),
+    deadline,
+  };
+}
 
 /**
  * The input a schedule sends. Scheduler passes the target's `Input` as is;
