@@ -2,7 +2,6 @@
  * Pub/Sub push tokens as Google signs them, signed here with locally
  * generated RSA keys: `googleKeys` stands for Google's current signing key
  * (its public half served as `pushKeys`), `strangerKeys` for anyone else's.
- * The same construction as test/unit/adapters/gcp/push-auth.test.ts.
  */
 import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 

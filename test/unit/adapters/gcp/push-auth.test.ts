@@ -4,7 +4,6 @@
  * memory, and once from a local HTTP server through the library's own
  * fetching and caching.
  */
-import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { OAuth2Client } from 'google-auth-library';
@@ -15,36 +14,23 @@ import {
   type PushAuthOptions,
   verifyPushAuthorization,
 } from '../../../../adapters/gcp/push-auth.js';
+import {
+  googleKeys,
+  PUSH_KID,
+  pushClaims,
+  pushKeys,
+  signJwt,
+  strangerKeys,
+} from '../../../helpers/google-push-tokens.js';
 
 const AUDIENCE = 'https://abc123.lambda-url.eu-west-1.on.aws/gcp/push';
 const PUSHER = 'pubsub-push@trailhound-test-1.iam.gserviceaccount.com';
-const KID = 'kid-google-1';
-
-const google = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const stranger = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const pems = { [KID]: google.publicKey.export({ type: 'spki', format: 'pem' }).toString() };
-
-function jwt(claims: Record<string, unknown>, key: KeyObject = google.privateKey, kid = KID): string {
-  const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-  const signed = `${part({ alg: 'RS256', kid, typ: 'JWT' })}.${part(claims)}`;
-  return `${signed}.${sign('RSA-SHA256', Buffer.from(signed), key).toString('base64url')}`;
-}
-
-/** The claims of a push token as Google issues it. */
-function claims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
-  const now = Math.floor(Date.now() / 1000);
-  return {
-    aud: AUDIENCE,
-    azp: '117651212345678901234',
-    email: PUSHER,
-    email_verified: true,
-    exp: now + 3600,
-    iat: now,
-    iss: 'https://accounts.google.com',
-    sub: '117651212345678901234',
-    ...overrides,
-  };
-}
+const google = googleKeys;
+const stranger = strangerKeys;
+const pems = pushKeys;
+const KID = PUSH_KID;
+const jwt = signJwt;
+const claims = (overrides: Record<string, unknown> = {}) => pushClaims(AUDIENCE, PUSHER, overrides);
 
 const options: PushAuthOptions = { audience: AUDIENCE, serviceAccountEmail: PUSHER, keys: async () => pems };
 
