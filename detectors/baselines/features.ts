@@ -46,7 +46,37 @@ const DENIED = new Set([
   'AuthorizationError',
   'PERMISSION_DENIED',
   'AuthorizationFailed',
+  // Kubernetes API server (HTTP reasons of 403 / 401).
+  'Forbidden',
+  'Unauthorized',
 ]);
+
+/** Kubernetes resources whose writes weigh like identity and secret writes; exec and attach too. */
+const SENSITIVE_KUBERNETES = new Set([
+  'secrets',
+  'serviceaccounts',
+  'roles',
+  'clusterroles',
+  'rolebindings',
+  'clusterrolebindings',
+  'mutatingwebhookconfigurations',
+  'validatingwebhookconfigurations',
+  'certificatesigningrequests',
+  'exec',
+  'attach',
+]);
+
+/**
+ * The principal subject of an event. A Kubernetes identity of the cluster
+ * itself (`system:serviceaccount:…`, `system:node:…`, `system:anonymous`) has
+ * the same name in every cluster but its own habits in each, so it is learned
+ * per cluster; people and cloud identities are learned once across clusters.
+ */
+function principalSubject(event: NormalizedEvent, uid: string): string {
+  const k8s = event.kubernetes;
+  if (k8s === undefined || !uid.startsWith('system:')) return `principal:${personalSession(event) ?? uid}`;
+  return `principal:k8s:${event.cloud.account}/${k8s.cluster ?? 'cluster'}:${uid}`;
+}
 
 /** Services whose write operations weigh more: identity, keys, logging, secrets, sharing. */
 const SENSITIVE_SERVICES = new Set([
@@ -159,8 +189,16 @@ export function extractFeatures(event: NormalizedEvent, lookup?: NetworkLookup):
   };
   if (event.cloud.region !== undefined) values.region = [event.cloud.region];
   if (country !== undefined) values.country = [country];
-  const isRead = READ_PREFIXES.some((prefix) => event.api.operation.startsWith(prefix));
-  const sensitive = !isRead && SENSITIVE_SERVICES.has(service);
+  const k8s = event.kubernetes;
+  const isRead =
+    k8s !== undefined
+      ? event.activity_id === 2 && k8s.subresource !== 'exec' && k8s.subresource !== 'attach'
+      : READ_PREFIXES.some((prefix) => event.api.operation.startsWith(prefix));
+  const sensitive =
+    !isRead &&
+    (k8s !== undefined
+      ? SENSITIVE_KUBERNETES.has(k8s.subresource ?? k8s.resource ?? '')
+      : SENSITIVE_SERVICES.has(service));
   if (sensitive || service === 's3' || service === 'secretsmanager' || service === 'kms') {
     const touched = event.resources.map((r) => r.uid ?? r.name).filter((r): r is string => r !== undefined);
     if (touched.length > 0) values.resource = touched.slice(0, 5);
@@ -172,7 +210,7 @@ export function extractFeatures(event: NormalizedEvent, lookup?: NetworkLookup):
   const inLambda = sessionName !== undefined && event.user_agent?.includes('exec-env/AWS_Lambda') === true;
   return {
     subjects: {
-      principal: `principal:${personalSession(event) ?? user.uid}`,
+      principal: principalSubject(event, user.uid),
       // Long-term keys only: temporary (ASIA…) keys live for one session and have no habits.
       ...(keyId?.startsWith('AKIA') ? { accessKey: `key:${keyId}` } : {}),
       ...(inLambda ? { function: `function:${event.cloud.account}:${sessionName}` } : {}),

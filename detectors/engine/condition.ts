@@ -176,8 +176,29 @@ function compileValueTest(
  * engine uses it to run a rule only on events of those operations.
  */
 export function requiredOperations(condition: Condition, context: ConditionContext): Set<string> | undefined {
+  return requiredValues(condition, context, 'api.operation');
+}
+
+/**
+ * The Kubernetes resources (`kubernetes.resource`: pods, secrets…) a condition
+ * can only match, pinned the same way: the index of rules written on the
+ * shared `kubernetes.*` fields, whose operations differ between clusters.
+ */
+export function requiredKubernetesResources(
+  condition: Condition,
+  context: ConditionContext,
+): Set<string> | undefined {
+  return requiredValues(condition, context, 'kubernetes.resource');
+}
+
+/** The values a condition requires of `field` (exact, case-sensitive), when its top says so. */
+export function requiredValues(
+  condition: Condition,
+  context: ConditionContext,
+  field: string,
+): Set<string> | undefined {
   if ('field' in condition) {
-    if (condition.field !== 'api.operation' || condition.nocase) return undefined;
+    if (condition.field !== field || condition.nocase) return undefined;
     if (condition.equals !== undefined) return new Set(asArray(condition.equals).map(String));
     if (condition.one_of !== undefined) return new Set(condition.one_of.map(String));
     if (condition.in_list !== undefined) {
@@ -189,23 +210,24 @@ export function requiredOperations(condition: Condition, context: ConditionConte
   if ('all' in condition) {
     let narrowest: Set<string> | undefined;
     for (const part of condition.all) {
-      const ops = requiredOperations(part, context);
-      if (ops !== undefined && (narrowest === undefined || ops.size < narrowest.size)) narrowest = ops;
+      const values = requiredValues(part, context, field);
+      if (values !== undefined && (narrowest === undefined || values.size < narrowest.size))
+        narrowest = values;
     }
     return narrowest;
   }
   if ('any' in condition) {
     const union = new Set<string>();
     for (const part of condition.any) {
-      const ops = requiredOperations(part, context);
-      if (ops === undefined) return undefined;
-      for (const op of ops) union.add(op);
+      const values = requiredValues(part, context, field);
+      if (values === undefined) return undefined;
+      for (const value of values) union.add(value);
     }
     return union;
   }
   if ('macro' in condition) {
     const body = context.macros[condition.macro];
-    return body ? requiredOperations(body, context) : undefined;
+    return body ? requiredValues(body, context, field) : undefined;
   }
   return undefined;
 }

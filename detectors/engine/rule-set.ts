@@ -8,12 +8,13 @@ import {
   type ConditionContext,
   compileCondition,
   type EventPredicate,
+  requiredKubernetesResources,
   requiredOperations,
 } from './condition.js';
 import { parseDuration } from './duration.js';
 import { RuleLoadError } from './errors.js';
 import { compileFieldPath, type FieldGetter } from './field-path.js';
-import { type Condition, RuleDocument, type RuleTestCase, Vocabulary } from './rule.js';
+import { type Condition, logSources, RuleDocument, type RuleTestCase, Vocabulary } from './rule.js';
 import { compileTemplate } from './template.js';
 
 /** A rule or vocabulary file's text and where it came from. */
@@ -34,6 +35,11 @@ export interface CompiledRule {
   readonly matches: EventPredicate;
   /** Operations this rule can only match; `undefined` when it must see every event. */
   readonly operations: ReadonlySet<string> | undefined;
+  /**
+   * Kubernetes resources (`kubernetes.resource`) this rule can only match, for
+   * a rule that pins no operation; `undefined` when it pins none.
+   */
+  readonly kubernetesResources: ReadonlySet<string> | undefined;
   readonly dedupKey: readonly FieldGetter[];
   readonly dedupWindowMs: number;
   readonly threshold?: {
@@ -111,6 +117,7 @@ export function compileRule(file: RuleSourceFile, context: ConditionContext): Co
     throw new RuleLoadError(file.path, (error as Error).message, { cause: error });
   }
   const threshold = doc.threshold;
+  const operations = requiredOperations(doc.condition, context);
   return {
     id: doc.id,
     file: file.path,
@@ -118,7 +125,9 @@ export function compileRule(file: RuleSourceFile, context: ConditionContext): Co
     doc,
     tests,
     matches,
-    operations: requiredOperations(doc.condition, context),
+    operations,
+    kubernetesResources:
+      operations === undefined ? requiredKubernetesResources(doc.condition, context) : undefined,
     dedupKey: doc.dedup.key.map(compileFieldPath),
     dedupWindowMs: parseDuration(doc.dedup.window) as number,
     ...(threshold
@@ -135,41 +144,70 @@ export function compileRule(file: RuleSourceFile, context: ConditionContext): Co
   };
 }
 
+/** Whether the index would offer `rule` for `event` (its sources aside): the rule-case runner asks too. */
+export function indexAdmits(rule: CompiledRule, event: NormalizedEvent): boolean {
+  if (rule.operations !== undefined) return rule.operations.has(event.api.operation);
+  if (rule.kubernetesResources !== undefined) {
+    const resource = event.kubernetes?.resource;
+    return resource !== undefined && rule.kubernetesResources.has(resource);
+  }
+  return true;
+}
+
+const push = <K, V>(map: Map<K, V[]>, key: K, value: V): void => {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
+};
+
+/** One source's rules: by operation, by Kubernetes resource, and those that must see every event. */
+interface SourceIndex {
+  readonly byOperation: Map<string, CompiledRule[]>;
+  readonly byResource: Map<string, CompiledRule[]>;
+  readonly unindexed: CompiledRule[];
+  /** Candidate lists already merged, per operation and per operation + resource: lookups allocate once. */
+  readonly merged: Map<string, CompiledRule[]>;
+}
+
 function indexRules(rules: CompiledRule[]): RuleSet {
-  // source → operation → rules, plus source → rules that must see everything.
-  const byOperation = new Map<string, Map<string, CompiledRule[]>>();
-  const unindexed = new Map<string, CompiledRule[]>();
+  const sources = new Map<string, SourceIndex>();
+  const indexOf = (source: string): SourceIndex => {
+    let index = sources.get(source);
+    if (index === undefined) {
+      index = { byOperation: new Map(), byResource: new Map(), unindexed: [], merged: new Map() };
+      sources.set(source, index);
+    }
+    return index;
+  };
   for (const rule of rules) {
     // A deprecated rule keeps its file (and its cases) so its id stays reserved, but no longer runs.
     if (rule.doc.deprecated !== undefined) continue;
-    const source = rule.doc.log_source;
-    if (rule.operations === undefined) {
-      const list = unindexed.get(source) ?? [];
-      list.push(rule);
-      unindexed.set(source, list);
-      continue;
+    for (const source of logSources(rule.doc)) {
+      const index = indexOf(source);
+      if (rule.operations !== undefined) for (const op of rule.operations) push(index.byOperation, op, rule);
+      else if (rule.kubernetesResources !== undefined)
+        for (const resource of rule.kubernetesResources) push(index.byResource, resource, rule);
+      else index.unindexed.push(rule);
     }
-    const table = byOperation.get(source) ?? new Map<string, CompiledRule[]>();
-    byOperation.set(source, table);
-    for (const op of rule.operations) {
-      const list = table.get(op) ?? [];
-      list.push(rule);
-      table.set(op, list);
-    }
-  }
-  // Pre-merge each operation's list with the unindexed rules so lookup allocates nothing.
-  const merged = new Map<string, Map<string, CompiledRule[]>>();
-  for (const [source, table] of byOperation) {
-    const extra = unindexed.get(source) ?? [];
-    const out = new Map<string, CompiledRule[]>();
-    for (const [op, list] of table) out.set(op, [...list, ...extra]);
-    merged.set(source, out);
   }
   const empty: CompiledRule[] = [];
   return {
     rules,
     candidates(event) {
-      return merged.get(event.source)?.get(event.api.operation) ?? unindexed.get(event.source) ?? empty;
+      const index = sources.get(event.source);
+      if (index === undefined) return empty;
+      const resource = event.kubernetes?.resource;
+      const byResource = resource === undefined ? undefined : index.byResource.get(resource);
+      const byOperation = index.byOperation.get(event.api.operation);
+      if (byOperation === undefined && byResource === undefined) return index.unindexed;
+      // Keys are indexed operations and resources only (the rules' own vocabulary), so the cache stays small.
+      const key = byResource === undefined ? event.api.operation : `${event.api.operation}\u0000${resource}`;
+      let list = index.merged.get(key);
+      if (list === undefined) {
+        list = [...(byOperation ?? empty), ...(byResource ?? empty), ...index.unindexed];
+        index.merged.set(key, list);
+      }
+      return list;
     },
   };
 }

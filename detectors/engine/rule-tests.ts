@@ -9,10 +9,11 @@ import { MemoryProfileStore } from '../baselines/memory-store.js';
 import type { ProfileDelta } from '../baselines/profile.js';
 import { documentationNetworkLookup } from '../enrichment/documentation-networks.js';
 import type { Normalizer } from '../normalizers/index.js';
+import { unpackDocument } from '../readers/unpack.js';
 import type { AuditSource } from '../schema/api-activity.js';
 import { FindingAggregator } from './aggregator.js';
-import type { BaselineSketch, RuleTestCase } from './rule.js';
-import type { CompiledRule, RuleSet } from './rule-set.js';
+import { type BaselineSketch, logSources, type RuleTestCase } from './rule.js';
+import { type CompiledRule, indexAdmits, type RuleSet } from './rule-set.js';
 
 export interface RuleTestResult {
   readonly ruleId: string;
@@ -58,10 +59,14 @@ async function runCase(
   test: RuleTestCase,
   normalizers: Partial<Record<AuditSource, Normalizer>>,
 ): Promise<{ fired: boolean; explanation?: string }> {
-  const normalize = normalizers[rule.doc.log_source];
-  if (normalize === undefined) throw new Error(`no normalizer for log source ${rule.doc.log_source}`);
   const records = test.events ?? [test.event ?? {}];
-  const events = records.map((record) => normalize(structuredClone(record)));
+  const events = records.map((record) => {
+    const source = caseSource(rule, record);
+    const normalize = normalizers[source];
+    if (normalize === undefined) throw new Error(`no normalizer for log source ${source}`);
+    // Cases carry their records' own times; the receive time only dates one that has none.
+    return normalize(structuredClone(record), { receivedAt: CASE_RECEIVED_AT });
+  });
   if (test.baselines !== undefined) {
     const store = new MemoryProfileStore();
     await store.apply('baseline-sketch', test.baselines.map(sketchToDelta));
@@ -69,12 +74,31 @@ async function runCase(
   }
   const aggregator = new FindingAggregator(() => 0);
   for (const event of events) {
-    const indexed = rule.operations === undefined || rule.operations.has(event.api.operation);
+    const indexed = logSources(rule.doc).includes(event.source) && indexAdmits(rule, event);
     if (indexed && rule.matches(event)) aggregator.add(rule, event);
   }
   const findings = aggregator.takeChanged();
   const explanation = findings[0]?.explanation;
   return { fired: findings.length > 0, ...(explanation !== undefined ? { explanation } : {}) };
+}
+
+/** When a case record without a time of its own arrived (fixed, so cases are repeatable). */
+const CASE_RECEIVED_AT = Date.parse('2026-01-01T00:00:00Z');
+
+/**
+ * The source a case record is read as: the rule's own when it names one; for a
+ * rule over several sources, the one the readers recognize in the record (the
+ * same recognition as a scan), which must be one the rule names.
+ */
+function caseSource(rule: CompiledRule, record: Record<string, unknown>): AuditSource {
+  const sources = logSources(rule.doc);
+  if (sources.length === 1) return sources[0] as AuditSource;
+  const [item] = unpackDocument(record);
+  if (item?.kind !== 'record')
+    throw new Error(`case record is not a record of a known format: ${item?.message}`);
+  if (!sources.includes(item.source))
+    throw new Error(`case record reads as ${item.source}, not one of ${sources.join(', ')}`);
+  return item.source;
 }
 
 /** Turns a sketch into the delta of one batch that made the profile; activity is spread over the week. */

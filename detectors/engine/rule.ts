@@ -123,7 +123,9 @@ export const RuleDocument = z
       .regex(RULE_ID, 'rule ids are dotted lower-case, e.g. aws.defense-evasion.cloudtrail-stopped'),
     title: z.string().min(5),
     description: z.string().min(10),
-    log_source: AuditSource,
+    log_source: z
+      .union([AuditSource, z.array(AuditSource).min(1)])
+      .describe('The source the rule reads, or a list when its fields are shared (`kubernetes.*`).'),
     severity: Severity,
     maturity: Maturity,
     attack: z
@@ -167,6 +169,11 @@ export const RuleDocument = z
       ctx.addIssue({ code: 'custom', message: 'needs a negative test case' });
   });
 export type RuleDocument = z.infer<typeof RuleDocument>;
+
+/** The sources a rule reads, as a list whichever way it names them. */
+export function logSources(doc: Pick<RuleDocument, 'log_source'>): readonly AuditSource[] {
+  return Array.isArray(doc.log_source) ? doc.log_source : [doc.log_source];
+}
 
 /** Lists and macros shared by rules: the vocabulary, and the tuning hooks users override. */
 export const Vocabulary = z

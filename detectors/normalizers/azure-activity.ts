@@ -9,8 +9,20 @@
  * - the Log Analytics `AzureActivity` table: `TimeGenerated`,
  *   `OperationNameValue`, `ActivityStatusValue`, `Caller`, `Claims_d`.
  *
+ * Azure Monitor resource logs that customers route through the same diagnostic
+ * settings share the envelope (`time`, `resourceId`, `operationName`,
+ * `category`) and are read too: Key Vault `AuditEvent` (`identity.claim`,
+ * `properties.httpStatusCode`), Storage `StorageRead` / `StorageWrite` /
+ * `StorageDelete` (`statusCode`, `statusText`, `uri`, `identity.requester`,
+ * `address:port` callers), and the Activity Log's own categories
+ * (Administrative, Security, Policy, Recommendation, ServiceHealth…).
+ *
  * The event uid is `eventDataId` where the record has one, otherwise
  * `<correlationId>:<operationName>:<status>`, so a responder finds it in the portal.
+ * A record with neither (Key Vault writes `correlationId: ""` unless the client
+ * sent one) gets `<operationName>:<status>:sha256:<hash of the record>`: the same
+ * record always gets the same uid (replays and dedup still work) and two
+ * requests never share one, which a constant placeholder would make them do.
  *
  * Azure operation and provider names are case-insensitive and the shapes
  * disagree on case (exports upper-case them), so `api.operation` and
@@ -20,7 +32,7 @@ import type { Actor, ApiActivity, Resource, UserType } from '../schema/index.js'
 import { activityFromOperation } from './activity.js';
 import { isIpAddress } from './cloudtrail.js';
 import { NormalizationError } from './errors.js';
-import { type Json, obj, objOrParsed, str } from './json.js';
+import { contentHash, type Json, obj, objOrParsed, str } from './json.js';
 
 const UPN_CLAIM = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn';
 const NAME_CLAIM = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/name';
@@ -78,6 +90,56 @@ function statusOf(text: string | undefined): ApiActivity['status'] {
   return 'Unknown';
 }
 
+/** An HTTP status written as a number or as text (`200`, `"403"`). */
+function httpStatus(value: unknown): number | undefined {
+  const code = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN;
+  return Number.isInteger(code) && code >= 100 && code < 600 ? code : undefined;
+}
+
+/**
+ * Resource logs say how a data-plane request ended with its HTTP status:
+ * Storage with `statusCode` (and no `resultType`), Key Vault with
+ * `properties.httpStatusCode` beside a `resultType` that only says the request
+ * was processed. A 4xx / 5xx is a failure whatever `resultType` says.
+ */
+function resourceLogStatus(
+  record: Json,
+  properties: Json | undefined,
+  resultType: string | undefined,
+): { status: ApiActivity['status']; error?: string } | undefined {
+  const code = httpStatus(record.statusCode) ?? httpStatus(properties?.httpStatusCode);
+  if (code === undefined) return undefined;
+  if (code >= 400) {
+    const error = str(record.statusText) ?? pick(record, 'resultSignature') ?? String(code);
+    return { status: 'Failure', error };
+  }
+  return resultType === undefined ? { status: 'Success' } : undefined;
+}
+
+/**
+ * The caller of a Storage resource-log request: `identity.requester` for
+ * Entra ID (OAuth) callers; for shared-key and SAS requests only the hash of
+ * the key or token (`identity.tokenHash`), kept as the credential.
+ */
+function storageActorOf(identity: Json): Actor | undefined {
+  const kind = str(identity.type);
+  if (kind === undefined) return undefined;
+  const requester = obj(identity.requester);
+  const upn = str(requester?.upn);
+  const objectId = str(requester?.objectId);
+  const appId = str(requester?.appId);
+  const actor: Actor = {
+    user: { type: upn !== undefined ? 'User' : appId !== undefined ? 'Application' : 'Unknown' },
+  };
+  const uid = upn ?? objectId ?? appId;
+  if (uid !== undefined) actor.user.uid = uid;
+  actor.user.name = upn ?? kind;
+  if (objectId !== undefined) actor.user.principal_id = objectId;
+  const credential = str(identity.tokenHash) ?? (actor.user.type === 'Application' ? appId : undefined);
+  if (credential !== undefined) actor.user.credential_uid = credential;
+  return actor;
+}
+
 function actorOf(record: Json, claims: Json | undefined, authorization: Json | undefined): Actor {
   const caller = pick(record, 'caller', 'Caller');
   const upn = str(claims?.[UPN_CLAIM]) ?? str(claims?.upn);
@@ -130,7 +192,11 @@ export function normalizeAzureActivity(record: Json): ApiActivity {
     obj(identity?.authorization) ?? objOrParsed(record.authorization) ?? objOrParsed(record.Authorization_d);
   const resourceId = pick(record, 'resourceId', 'ResourceId', '_ResourceId');
   const parsed = parseResourceId(resourceId);
-  const statusText = pick(record, 'resultType', 'ActivityStatusValue', 'ActivityStatus', 'status');
+  const resultType = pick(record, 'resultType', 'ActivityStatusValue', 'ActivityStatus', 'status');
+  const properties = objOrParsed(record.properties) ?? objOrParsed(record.Properties_d);
+  const fromHttp = resourceLogStatus(record, properties, resultType);
+  const statusText =
+    resultType ?? str(record.statusText) ?? (fromHttp === undefined ? undefined : String(record.statusCode));
   const correlationId = pick(record, 'correlationId', 'CorrelationId');
   const eventDataId = pick(record, 'eventDataId', 'EventDataId');
   // Resource logs (storage) write `address:port`; keep the address.
@@ -138,7 +204,8 @@ export function normalizeAzureActivity(record: Json): ApiActivity {
     pick(record, 'callerIpAddress', 'CallerIpAddress') ?? str(obj(record.httpRequest)?.clientIpAddress),
   );
   const category = pick(record, 'category', 'CategoryValue', 'Category') ?? 'Administrative';
-  const verb = operation.slice(operation.lastIndexOf('/') + 1).toLowerCase();
+  const lastSegment = operation.slice(operation.lastIndexOf('/') + 1);
+  const verb = lastSegment.toLowerCase();
   const activity: ApiActivity['activity_id'] =
     verb === 'write'
       ? 3
@@ -148,7 +215,7 @@ export function normalizeAzureActivity(record: Json): ApiActivity {
           ? 2
           : verb === 'action'
             ? 99
-            : activityFromOperation(verb, undefined);
+            : activityFromOperation(lastSegment, undefined);
 
   const resources: Resource[] = [];
   if (resourceId !== undefined) {
@@ -175,14 +242,20 @@ export function normalizeAzureActivity(record: Json): ApiActivity {
     category_uid: 6,
     activity_id: activity,
     time,
-    status: statusOf(statusText),
+    status: fromHttp?.status ?? statusOf(statusText),
     cloud: { provider: 'Azure', account: subscription },
-    actor: actorOf(record, claims, authorization),
+    actor:
+      (claims === undefined && identity !== undefined ? storageActorOf(identity) : undefined) ??
+      actorOf(record, claims, authorization),
     api: { service: provider.toLowerCase(), operation: operation.toLowerCase(), request: {}, response: {} },
     src_endpoint: { is_internal: false },
     resources,
     metadata: {
-      uid: eventDataId ?? `${correlationId ?? 'no-correlation'}:${operation}:${statusText ?? 'unknown'}`,
+      uid:
+        eventDataId ??
+        (correlationId !== undefined
+          ? `${correlationId}:${operation}:${statusText ?? 'unknown'}`
+          : `${operation}:${statusText ?? 'unknown'}:${contentHash(record)}`),
       original_time: originalTime,
       product: 'Azure Activity Log',
       log_name: category,
@@ -194,10 +267,10 @@ export function normalizeAzureActivity(record: Json): ApiActivity {
   if (correlationId !== undefined) event.api.request.uid = correlationId;
   if (ip !== undefined && isIpAddress(ip)) event.src_endpoint.ip = ip;
   if (event.status === 'Failure') {
-    const properties = objOrParsed(record.properties) ?? objOrParsed(record.Properties_d) ?? {};
     // statusMessage is JSON text: {"error":{"code":"AuthorizationFailed","message":"…"}}.
-    const failure = obj(objOrParsed(properties.statusMessage)?.error);
-    event.api.response.error = str(failure?.code) ?? pick(record, 'resultSignature', 'subStatus') ?? 'Failed';
+    const failure = obj(objOrParsed(properties?.statusMessage)?.error);
+    event.api.response.error =
+      str(failure?.code) ?? fromHttp?.error ?? pick(record, 'resultSignature', 'subStatus') ?? 'Failed';
     const message = str(failure?.message);
     if (message !== undefined) event.api.response.message = message;
   }

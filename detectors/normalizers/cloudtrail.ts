@@ -3,7 +3,8 @@
  *
  * Pure and allocation-light: it runs once per event on the hot path. It never
  * throws for a missing optional field, only for a record that is not a
- * CloudTrail record at all (no event name, source or time).
+ * CloudTrail record at all (no event name or source). A record without
+ * `eventTime` is dated by the host's receive time and marked (`time_source`).
  *
  * Field reference: https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
  */
@@ -17,7 +18,8 @@ import {
 } from '../schema/index.js';
 import { activityFromOperation } from './activity.js';
 import { NormalizationError } from './errors.js';
-import { type Json, obj, str } from './json.js';
+import { contentHash, type Json, obj, str } from './json.js';
+import { type NormalizeContext, resolveTime } from './time.js';
 
 /** True when `value` is a dotted IPv4 or an IPv6 address (CloudTrail also writes service names there). */
 export function isIpAddress(value: string): boolean {
@@ -240,20 +242,18 @@ function statusOf(record: Json): { status: Status; error?: string; message?: str
  * Normalizes one CloudTrail record. `record` is the object as CloudTrail wrote
  * it (from a log file, an EventBridge `detail`, or a LookupEvents `CloudTrailEvent`).
  */
-export function normalizeCloudTrail(record: Json): ApiActivity {
+export function normalizeCloudTrail(record: Json, context?: NormalizeContext): ApiActivity {
   const operation = str(record.eventName);
   const service = str(record.eventSource);
-  const originalTime = str(record.eventTime);
-  if (operation === undefined || service === undefined || originalTime === undefined) {
+  if (operation === undefined || service === undefined) {
     throw new NormalizationError(
-      'not a CloudTrail record: eventName, eventSource and eventTime are required',
+      'not a CloudTrail record: eventName and eventSource are required',
       'not-cloudtrail',
     );
   }
-  const time = Date.parse(originalTime);
-  if (Number.isNaN(time)) {
-    throw new NormalizationError(`eventTime is not a timestamp: ${originalTime.slice(0, 40)}`, 'bad-time');
-  }
+  // Without eventTime the host's receive time stands in, marked `time_source: ingested`.
+  const resolved = resolveTime([{ value: record.eventTime }], context, 'eventTime');
+  const { time, originalTime } = resolved;
   const identity = obj(record.userIdentity);
   const actor = actorFromUserIdentity(identity);
   const account = str(record.recipientAccountId) ?? actor.user.account ?? 'unknown';
@@ -295,13 +295,16 @@ export function normalizeCloudTrail(record: Json): ApiActivity {
     src_endpoint: srcEndpoint,
     resources: resourcesFrom(record, account),
     metadata: {
-      uid: str(record.eventID) ?? `${service}:${operation}:${originalTime}:${actor.user.uid ?? 'unknown'}`,
+      uid:
+        str(record.eventID) ??
+        `${service}:${operation}:${originalTime || contentHash(record)}:${actor.user.uid ?? 'unknown'}`,
       original_time: originalTime,
       product: 'AWS CloudTrail',
       log_name: logNameOf(record),
     },
     raw: record,
   };
+  if (resolved.source !== undefined) event.metadata.time_source = resolved.source;
   const region = str(record.awsRegion);
   if (region !== undefined) event.cloud.region = region;
   const requestId = str(record.requestID);

@@ -11,7 +11,10 @@ import type { Actor, ApiActivity, Resource, UserType } from '../schema/index.js'
 import { activityFromOperation } from './activity.js';
 import { isIpAddress } from './cloudtrail.js';
 import { NormalizationError } from './errors.js';
-import { type Json, obj, str } from './json.js';
+import { canonicalLogEntry } from './gcp-log-entry.js';
+import { contentHash, type Json, obj, str } from './json.js';
+import { kubernetesFromGke } from './kubernetes.js';
+import { type NormalizeContext, resolveTime } from './time.js';
 
 /** google.rpc.Code names, for failures that only carry a number. */
 const RPC_CODES: Record<number, string> = {
@@ -121,27 +124,55 @@ function serviceFromMethod(method: string | undefined, entry: Json): string | un
   return named !== undefined && /^[a-z]+$/.test(named) ? `${named}.googleapis.com` : undefined;
 }
 
-/** Normalizes one Cloud Audit Logs entry. */
-export function normalizeGcpAudit(entry: Json): ApiActivity {
+/**
+ * The service an entry names outside `serviceName` and the method: the service
+ * of a permission check (`authorizationInfo[].resourceAttributes.service`) or
+ * the `audited_resource` label.
+ */
+function serviceFromContext(payload: Json, entry: Json): string | undefined {
+  const checks = Array.isArray(payload.authorizationInfo) ? payload.authorizationInfo : [];
+  for (const check of checks) {
+    const service = str(obj(obj(check)?.resourceAttributes)?.service);
+    if (service?.endsWith('.googleapis.com')) return service;
+  }
+  return str(obj(obj(entry.resource)?.labels)?.service);
+}
+
+/**
+ * Normalizes one Cloud Audit Logs entry. Besides the LogEntry as Cloud Logging
+ * writes it, it reads the shapes log pipelines export (see `gcp-log-entry.ts`)
+ * and entries with fields missing: the time falls back from `timestamp` to
+ * the request's time, the receive time, then the host's `context.receivedAt`
+ * (each fallback recorded in `metadata.time_source`); the service from
+ * `serviceName` to the operation's producer, the method, a permission check's
+ * service, then `unknown`. An entry without a `protoPayload.methodName` is
+ * not an audit log and is refused.
+ */
+export function normalizeGcpAudit(record: Json, context?: NormalizeContext): ApiActivity {
+  const entry = canonicalLogEntry(record);
   const payload = obj(entry.protoPayload);
   if (payload === undefined) {
     throw new NormalizationError('not a Cloud Audit Logs entry: no protoPayload', 'not-gcp-audit');
   }
   const method = str(payload.methodName);
-  const service = str(payload.serviceName) ?? serviceFromMethod(method, entry);
-  const originalTime =
-    str(entry.timestamp) ??
-    str(obj(obj(payload.requestMetadata)?.requestAttributes)?.time) ??
-    str(entry.receiveTimestamp);
-  if (service === undefined || method === undefined || originalTime === undefined) {
-    throw new NormalizationError(
-      'Cloud Audit Logs entry needs serviceName, methodName and timestamp',
-      'not-gcp-audit',
-    );
+  if (method === undefined) {
+    throw new NormalizationError('Cloud Audit Logs entry has no protoPayload.methodName', 'not-gcp-audit');
   }
-  const time = Date.parse(originalTime);
-  if (Number.isNaN(time))
-    throw new NormalizationError(`timestamp is not a time: ${originalTime.slice(0, 40)}`, 'bad-time');
+  const service =
+    str(payload.serviceName) ??
+    serviceFromMethod(method, entry) ??
+    serviceFromContext(payload, entry) ??
+    'unknown';
+  const resolved = resolveTime(
+    [
+      { value: entry.timestamp },
+      { value: obj(obj(payload.requestMetadata)?.requestAttributes)?.time, source: 'request' },
+      { value: entry.receiveTimestamp, source: 'received' },
+    ],
+    context,
+    'timestamp',
+  );
+  const { time, originalTime } = resolved;
 
   const resource = obj(entry.resource);
   const labels = obj(resource?.labels) ?? {};
@@ -177,13 +208,14 @@ export function normalizeGcpAudit(entry: Json): ApiActivity {
     src_endpoint: { is_internal: false },
     resources,
     metadata: {
-      uid: str(entry.insertId) ?? `${service}:${method}:${originalTime}`,
+      uid: str(entry.insertId) ?? `${service}:${method}:${originalTime || contentHash(entry)}`,
       original_time: originalTime,
       product: 'GCP Cloud Audit Logs',
       log_name: fromLog.log ?? 'activity',
     },
     raw: entry,
   };
+  if (resolved.source !== undefined) event.metadata.time_source = resolved.source;
   if (region !== undefined) event.cloud.region = region;
   if (code !== 0) {
     event.api.response.error = RPC_CODES[code] ?? String(code);
@@ -201,5 +233,6 @@ export function normalizeGcpAudit(entry: Json): ApiActivity {
   const operationId = str(obj(entry.operation)?.id);
   if (operationId !== undefined) event.api.request.uid = operationId;
   if (userAgent !== undefined) event.user_agent = userAgent;
+  if (service === 'k8s.io') event.kubernetes = kubernetesFromGke(entry);
   return event;
 }

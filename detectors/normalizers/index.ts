@@ -4,14 +4,23 @@ import { normalizeAzureActivity } from './azure-activity.js';
 import { normalizeAzureEntra } from './azure-entra.js';
 import { normalizeCloudTrail } from './cloudtrail.js';
 import { normalizeGcpAudit } from './gcp-audit.js';
+import { normalizeKubernetesAudit } from './kubernetes.js';
+import type { NormalizeContext } from './time.js';
 
 export { normalizeAzureActivity, parseResourceId } from './azure-activity.js';
 export { normalizeAzureEntra } from './azure-entra.js';
 export { actorFromUserIdentity, isIpAddress, normalizeCloudTrail } from './cloudtrail.js';
 export { NormalizationError } from './errors.js';
 export { normalizeGcpAudit } from './gcp-audit.js';
+export { canonicalLogEntry, hasAuditPayload } from './gcp-log-entry.js';
+export { kubernetesFromGke, normalizeKubernetesAudit } from './kubernetes.js';
+export { type NormalizeContext, parseTimestamp } from './time.js';
 
-export type Normalizer = (record: Record<string, unknown>) => NormalizedEvent;
+/**
+ * Turns one raw record into the schema. `context` carries what only the host
+ * knows (when the record arrived), for records that lack their own time.
+ */
+export type Normalizer = (record: Record<string, unknown>, context?: NormalizeContext) => NormalizedEvent;
 
 /** The normalizer of each log source; readers tag every raw record with one. */
 export const NORMALIZERS: Partial<Record<AuditSource, Normalizer>> = {
@@ -19,4 +28,5 @@ export const NORMALIZERS: Partial<Record<AuditSource, Normalizer>> = {
   'gcp.audit': normalizeGcpAudit,
   'azure.activity': normalizeAzureActivity,
   'azure.entra': normalizeAzureEntra,
+  'kubernetes.audit': normalizeKubernetesAudit,
 };

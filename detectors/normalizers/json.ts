@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /** Total readers of untyped JSON for normalizers: they never throw and treat empty strings as absent. */
 export type Json = Record<string, unknown>;
 
@@ -16,3 +18,10 @@ export function objOrParsed(value: unknown): Json | undefined {
     return undefined;
   }
 }
+
+/**
+ * A stable id for a record that has neither its own id nor a time: the same
+ * record always gets the same id, so dedup and replays still work.
+ */
+export const contentHash = (record: Json): string =>
+  `sha256:${createHash('sha256').update(JSON.stringify(record)).digest('hex').slice(0, 32)}`;

@@ -9,7 +9,12 @@ import { type AggregatorState, FindingAggregator } from '../engine/aggregator.js
 import { matchingRules } from '../engine/detect.js';
 import type { RuleEvaluationError } from '../engine/errors.js';
 import type { RuleSet } from '../engine/rule-set.js';
-import { NORMALIZERS, NormalizationError, type Normalizer } from '../normalizers/index.js';
+import {
+  NORMALIZERS,
+  NormalizationError,
+  type NormalizeContext,
+  type Normalizer,
+} from '../normalizers/index.js';
 import {
   type ByteSource,
   DEFAULT_DECODE_OPTIONS,
@@ -105,18 +110,23 @@ export class DetectionPipeline {
     };
   }
 
-  /** Reads one input (file, object body…) to the end. Bad content is counted and quarantined, never thrown. */
-  async ingest(name: string, bytes: ByteSource): Promise<void> {
+  /**
+   * Reads one input (file, object body…) to the end. Bad content is counted and quarantined, never thrown.
+   * `context.receivedAt` is when the input arrived (an S3 object's time, a message's publish time); it
+   * dates only records without a time of their own, and defaults to the clock at the start of the input.
+   */
+  async ingest(name: string, bytes: ByteSource, context: NormalizeContext = {}): Promise<void> {
     const skip = skipReasonForPath(name);
     if (skip !== undefined) {
       bump(this.stats.inputsSkipped, skip);
       return;
     }
     this.stats.inputs += 1;
+    const received: NormalizeContext = { receivedAt: context.receivedAt ?? this.clock() };
     const counted = this.countBytes(bytes);
     for await (const batch of decodeInput(name, counted, this.options.decode ?? DEFAULT_DECODE_OPTIONS)) {
       for (const item of batch) {
-        if (item.kind === 'record') this.processRecord(item.source, item.record, name, item.line);
+        if (item.kind === 'record') this.processRecord(item.source, item.record, name, item.line, received);
         else this.reject(item.error);
       }
       if (this.options.batching === 'content-defined') {
@@ -187,15 +197,24 @@ export class DetectionPipeline {
     })();
   }
 
-  /** Normalizes one raw record and queues it for the next {@link flush}. Synchronous: this is the hot path. */
-  processRecord(source: AuditSource, record: Record<string, unknown>, file: string, line: number): void {
+  /**
+   * Normalizes one raw record and queues it for the next {@link flush}. Synchronous: this is the hot path.
+   * A record without a time of its own is dated by `context.receivedAt`, else by the clock now.
+   */
+  processRecord(
+    source: AuditSource,
+    record: Record<string, unknown>,
+    file: string,
+    line: number,
+    context?: NormalizeContext,
+  ): void {
     this.stats.recordsRead += 1;
     const normalize = this.normalizers[source];
     let event: NormalizedEvent;
     try {
       if (normalize === undefined)
         throw new NormalizationError(`no normalizer for ${source}`, 'no-normalizer');
-      event = normalize(record);
+      event = normalize(record, context ?? { receivedAt: this.clock() });
     } catch (error) {
       const reason = error instanceof NormalizationError ? error.message : String(error);
       this.reject(

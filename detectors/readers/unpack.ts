@@ -9,12 +9,17 @@
  * | EventBridge "AWS API Call via CloudTrail" | `{"detail-type", "source", "detail": record}`    |
  * | LookupEvents response / one event       | `{"Events": [{"CloudTrailEvent": "<json>"}]}`      |
  * | GCP Cloud Audit Logs `LogEntry`          | `{"protoPayload": {...}, "insertId", "logName"}`   |
+ * | GCP LogEntry from a log-pipeline export | `protopayload` / `protopayload_auditlog`, lower-cased keys |
  * | GCP Pub/Sub push envelope               | `{"message": {"data": "<base64 LogEntry>"}}`       |
  * | Azure diagnostic export                 | `{"records": [record, ...]}`                       |
  * | Azure Activity record (3 shapes)        | `operationName` + `resourceId` / `OperationNameValue` |
  * | Entra audit / sign-in (3 shapes)        | `activityDisplayName`, `createdDateTime`, `category: AuditLogs/SignInLogs`… |
+ * | AKS `kube-audit` / `kube-audit-admin`   | `category` + `properties.log` (an audit Event as JSON text), alone or in `records` |
+ * | Kubernetes audit Event (EKS, any)       | `{"kind": "Event", "apiVersion": "audit.k8s.io/v1", ...}`; webhook `EventList` batches |
  * | JSON array of any of the above          | `[...]`                                            |
  */
+import { hasAuditPayload } from '../normalizers/gcp-log-entry.js';
+import { isKubernetesAuditRecord } from '../normalizers/kubernetes.js';
 import type { AuditSource } from '../schema/api-activity.js';
 import type { InputProblemReason } from './errors.js';
 
@@ -27,8 +32,15 @@ type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json =>
   value !== null && typeof value === 'object' && !Array.isArray(value);
 
+/**
+ * `eventSource` and `eventName` plus one more field every CloudTrail record
+ * has. `eventTime` is not required: a record exported without it is still
+ * read, dated by the host's receive time (see normalizers/time.ts).
+ */
 const isCloudTrailRecord = (value: Json): boolean =>
-  typeof value.eventSource === 'string' && typeof value.eventName === 'string' && 'eventTime' in value;
+  typeof value.eventSource === 'string' &&
+  typeof value.eventName === 'string' &&
+  ('eventTime' in value || 'eventID' in value || 'eventVersion' in value || 'userIdentity' in value);
 
 export function unpackDocument(value: unknown, depth = 0): Unpacked[] {
   if (Array.isArray(value)) {
@@ -57,6 +69,10 @@ export function unpackDocument(value: unknown, depth = 0): Unpacked[] {
   }
   if ('Events' in value && Array.isArray(value.Events)) {
     return value.Events.map((event) => unpackRecord(event));
+  }
+  // A Kubernetes audit webhook batch: `{"kind": "EventList", "apiVersion": "audit.k8s.io/v1", "items": [...]}`.
+  if (value.kind === 'EventList' && Array.isArray(value.items)) {
+    return value.items.map((event) => unpackRecord(event));
   }
   // Azure diagnostic settings write `{"records": [...]}`.
   if ('records' in value && Array.isArray(value.records)) {
@@ -113,7 +129,9 @@ const ENTRA_CATEGORIES =
 
 /** Recognizes GCP and Azure records by the fields each format always has. */
 function otherCloudSource(value: Json): AuditSource | undefined {
-  if (isObject(value.protoPayload)) return 'gcp.audit';
+  if (isObject(value.protoPayload) || hasAuditPayload(value)) return 'gcp.audit';
+  // Before Azure: AKS kube-audit records share the resource-log envelope.
+  if (isKubernetesAuditRecord(value)) return 'kubernetes.audit';
   const type = typeof value.Type === 'string' ? value.Type : undefined;
   if (type === 'AzureActivity') return 'azure.activity';
   if (type === 'AuditLogs' || type === 'SigninLogs' || type?.endsWith('SignInLogs')) return 'azure.entra';

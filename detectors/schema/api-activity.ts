@@ -1,10 +1,13 @@
 import { z } from 'zod';
 import { ActivityId, Actor, Api, Cloud, Endpoint, Metadata, Resource, Status } from './common.js';
+import { Kubernetes } from './kubernetes.js';
 
 /** Source tags of audit-log events; the discriminator of {@link NormalizedEvent}. */
 export const AuditSource = z
-  .enum(['aws.cloudtrail', 'gcp.audit', 'azure.activity', 'azure.entra'])
-  .describe('Which normalizer produced the event; rules name it in `log_source`.');
+  .enum(['aws.cloudtrail', 'gcp.audit', 'azure.activity', 'azure.entra', 'kubernetes.audit'])
+  .describe(
+    'Which normalizer produced the event; rules name it (or a list of them) in `log_source`. `kubernetes.audit` is a Kubernetes audit.k8s.io Event read on its own: AKS `kube-audit` records, EKS and self-managed clusters (GKE arrives as `gcp.audit`).',
+  );
 export type AuditSource = z.infer<typeof AuditSource>;
 
 /** A departure from the subject's own baseline, one per unusual feature value. */
@@ -62,6 +65,7 @@ export const ApiActivity = z
     src_endpoint: Endpoint,
     user_agent: z.string().optional().describe('User agent string of the caller.'),
     resources: z.array(Resource).describe('Resources the call named.'),
+    kubernetes: Kubernetes.optional(),
     metadata: Metadata,
     anomaly: Anomaly.optional(),
     raw: z

@@ -5,7 +5,11 @@
  */
 import { z } from 'zod';
 
-export const CloudProvider = z.enum(['AWS', 'GCP', 'Azure']).describe('Cloud that produced the record.');
+export const CloudProvider = z
+  .enum(['AWS', 'GCP', 'Azure', 'Other'])
+  .describe(
+    'Cloud that produced the record; `Other` for a self-managed Kubernetes cluster the record does not place.',
+  );
 export type CloudProvider = z.infer<typeof CloudProvider>;
 
 export const Cloud = z
@@ -153,7 +157,17 @@ export const Metadata = z
     uid: z
       .string()
       .describe('Record id from the source (CloudTrail `eventID`); findings cite it as evidence.'),
-    original_time: z.string().describe('Event time exactly as the source wrote it.'),
+    original_time: z
+      .string()
+      .describe(
+        'Event time exactly as the source wrote it; empty when the record carried no time (`time_source: ingested`).',
+      ),
+    time_source: z
+      .enum(['request', 'received', 'ingested'])
+      .optional()
+      .describe(
+        'Set when `time` is not the record’s own event time: `request` the request’s time as the service logged it (GCP `requestAttributes.time`, within a second); `received` when the log service received the entry (GCP `receiveTimestamp`, seconds to minutes late); `ingested` the record had no time and `time` is when the host received it, an upper bound only. Absent: the source’s own event time.',
+      ),
     product: z.string().describe('Producing product, e.g. `AWS CloudTrail`.'),
     log_name: z
       .string()

@@ -2,3 +2,4 @@ export * from './api-activity.js';
 export * from './common.js';
 export * from './event.js';
 export * from './finding.js';
+export * from './kubernetes.js';

@@ -351,6 +351,52 @@ export function azureStorageCallerIsPublic(event: NormalizedEvent): boolean {
   return !isPrivateAddress(address);
 }
 
+/**
+ * A blob container write (Activity Log) that carries neither a request nor a
+ * response body, so the access level it set cannot be read. Records whose body
+ * is present are judged by {@link azureStorageContainerMadePublic} instead.
+ */
+export function azureContainerWriteWithoutBody(event: NormalizedEvent): boolean {
+  return requestBody(event) === undefined;
+}
+
+/** Built-in policy definitions live at the root: `/providers/Microsoft.Authorization/policyDefinitions/<guid>`. */
+const BUILT_IN_POLICY = /^\/providers\/microsoft\.authorization\/policy(set)?definitions\//i;
+
+/**
+ * A `deployIfNotExists` deployment (Activity Log, Policy category) made for a
+ * custom policy definition that is not in `azure_trusted_policy_definitions`.
+ * The definitions are in `properties.policies` (JSON text, one entry per
+ * policy that applied). A record that does not name its definition is
+ * reported: a deployment the log cannot tie to a known definition is unknown.
+ */
+export function azurePolicyDeploymentByUntrustedDefinition(event: NormalizedEvent, lists: Lists): boolean {
+  const policies = listOf(get(activityProperties(event), 'policies'))
+    .map((item) => objectOf(item))
+    .filter((item): item is Json => item !== undefined);
+  const trusted = lowerSet(lists.azure_trusted_policy_definitions);
+  const definitions = policies
+    .map((policy) => text(get(policy, 'policyDefinitionId')))
+    .filter((id): id is string => id !== undefined);
+  if (definitions.length === 0) return true;
+  return definitions.some((id) => {
+    const normalized = id.replace(/\/+$/, '').toLowerCase();
+    if (BUILT_IN_POLICY.test(normalized)) return false;
+    return !trusted.has(normalized) && !trusted.has(normalized.slice(normalized.lastIndexOf('/') + 1));
+  });
+}
+
+/**
+ * A policy assignment write whose assignment gets a managed identity
+ * (`identity.type` SystemAssigned / UserAssigned): only `deployIfNotExists`
+ * and `modify` assignments need one, because the identity is what deploys or
+ * changes resources on the policy's behalf.
+ */
+export function azurePolicyAssignmentHasIdentity(event: NormalizedEvent): boolean {
+  const kind = String(get(objectOf(get(requestBody(event), 'identity')), 'type') ?? '').toLowerCase();
+  return kind !== '' && kind !== 'none';
+}
+
 // ---------------------------------------------------------------------------
 // Entra ID audit logs
 
@@ -703,6 +749,9 @@ export const AZURE_PREDICATES: Readonly<Record<string, RulePredicate>> = {
   azureDefenderPlanSetToFree,
   azureKeyVaultPolicyGrantsRead,
   azureStorageCallerIsPublic,
+  azureContainerWriteWithoutBody,
+  azurePolicyDeploymentByUntrustedDefinition,
+  azurePolicyAssignmentHasIdentity,
   entraPrivilegedRoleAssigned,
   entraConditionalAccessWeakened,
   entraExternalAuthProviderChanged,

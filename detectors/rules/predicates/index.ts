@@ -9,6 +9,7 @@ import { AZURE_PREDICATES } from './azure.js';
 import { EVASION_PREDICATES } from './evasion.js';
 import { GCP_PREDICATES } from './gcp.js';
 import { IDENTITY_PREDICATES } from './identity.js';
+import { KUBERNETES_PREDICATES } from './kubernetes.js';
 import { policyGrantsPublicAccess } from './policy.js';
 import { RESOURCES_PREDICATES } from './resources.js';
 import { sharedWithOtherAccount, sharedWithPublic } from './sharing.js';
@@ -22,4 +23,5 @@ export const PREDICATES: Readonly<Record<string, RulePredicate>> = {
   ...RESOURCES_PREDICATES,
   ...GCP_PREDICATES,
   ...AZURE_PREDICATES,
+  ...KUBERNETES_PREDICATES,
 };

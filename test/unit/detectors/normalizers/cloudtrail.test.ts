@@ -129,7 +129,7 @@ describe('normalizeCloudTrail: outcome, activity and metadata', () => {
   it('refuses a record that is not CloudTrail, with a typed error', () => {
     expect(() => normalizeCloudTrail({ hello: 'world' })).toThrow(NormalizationError);
     expect(() => normalizeCloudTrail({ eventName: 'X', eventSource: 'y', eventTime: 'yesterday' })).toThrow(
-      /not a timestamp/,
+      /is not a time/,
     );
   });
 });
