@@ -15,6 +15,7 @@
  */
 import type { Context } from 'aws-lambda';
 import { azureStream, pullLogAnalyticsTable } from '../adapters/azure/log-analytics-pull.js';
+import { SecretJsonReader } from '../adapters/secrets/secrets-manager.js';
 import { outsideServices } from './commons/clients.js';
 import { azureLogsSource } from './commons/credentials.js';
 import { readAzurePullEnv } from './commons/env.js';
@@ -33,7 +34,6 @@ import {
   type StreamReport,
   scheduleKeys,
 } from './commons/scheduled-pull.js';
-import { SecretJsonReader } from './commons/secrets.js';
 
 const env = readAzurePullEnv();
 const { clients, detection: runtime, checkpoints } = await createScheduledPullRuntime(env, 'azure-pull');

@@ -13,6 +13,7 @@
  */
 import type { Context } from 'aws-lambda';
 import { gcpStream, pullGcpAuditLogs } from '../adapters/gcp/logging-pull.js';
+import { SecretJsonReader } from '../adapters/secrets/secrets-manager.js';
 import { outsideServices } from './commons/clients.js';
 import { gcpLoggingSource } from './commons/credentials.js';
 import { readGcpPullEnv } from './commons/env.js';
@@ -29,7 +30,6 @@ import {
   type ScheduledPullEvent,
   scheduleKeys,
 } from './commons/scheduled-pull.js';
-import { SecretJsonReader } from './commons/secrets.js';
 
 const env = readGcpPullEnv();
 const { clients, detection: runtime, checkpoints } = await createScheduledPullRuntime(env, 'gcp-pull');

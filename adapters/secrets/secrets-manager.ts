@@ -1,6 +1,6 @@
 /**
- * Secrets from Secrets Manager, the only place the functions take secrets
- * from. A value is fetched on first use and kept for `ttlMs` (5 minutes), so a
+ * Secrets from Secrets Manager, the only place Trailhound takes secrets from
+ * (the Lambda functions, and the CLI when it sends to real destinations). A value is fetched on first use and kept for `ttlMs` (5 minutes), so a
  * warm function does not call Secrets Manager on every invocation and still
  * sees a rotated secret within minutes.
  *
@@ -9,7 +9,18 @@
  * quotes the text).
  */
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SecretError } from './errors.js';
+
+/** A secret could not be read, or is not what it should be. Names the secret, never its value. */
+export class SecretError extends Error {
+  constructor(
+    readonly secretArn: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`secret ${secretArn}: ${message}`, options);
+    this.name = 'SecretError';
+  }
+}
 
 export interface SecretValue {
   readonly json: Record<string, unknown>;

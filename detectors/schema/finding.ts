@@ -84,6 +84,10 @@ export const Finding = z
         name: z.string().describe('Rule title.'),
         source: z.string().describe('Where the rule came from: `trailhound`, `sigma`, or a custom folder.'),
         maturity: z.enum(['stable', 'test', 'experimental']).describe('Rule maturity.'),
+        tags: z
+          .array(z.string())
+          .optional()
+          .describe('The rule’s tags (`baseline`…), for routing and suppression.'),
       })
       .describe('The rule that fired.'),
     severity: Severity,

@@ -8,6 +8,8 @@
  *   the Azure app settings); never an environment value.
  * - S3: trail log objects in, the quarantine out.
  * - EventBridge: findings out to the findings bus.
+ * - SQS: updates a destination could not take, to the alerting dead-letter queue.
+ * - Security Hub: incidents imported as ASFF findings.
  * - STS: the function's own identity, as a signed web identity token
  *   (`GetWebIdentityToken`), which Entra ID takes as a federated client
  *   assertion; and the AWS credentials Google's STS checks for workload
@@ -24,6 +26,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecurityHubClient } from '@aws-sdk/client-securityhub';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import type { PushKeySet } from '../../adapters/gcp/push-auth.js';
@@ -35,9 +39,13 @@ export interface AwsClients {
   readonly eventBridge: EventBridgeClient;
   readonly secretsManager: SecretsManagerClient;
   readonly sts: STSClient;
+  readonly sqs: SQSClient;
+  /** Security Hub in a region (the function's own unless a destination names another). */
+  readonly securityHub: (region?: string) => SecurityHubClient;
 }
 
 let clients: { -readonly [K in keyof AwsClients]?: AwsClients[K] } = {};
+const securityHubs = new Map<string, SecurityHubClient>();
 
 /** The clients, each created on first use and then shared. */
 export function awsClients(): AwsClients {
@@ -46,6 +54,18 @@ export function awsClients(): AwsClients {
   clients.eventBridge ??= tracer.captureAWSv3Client(new EventBridgeClient({ maxAttempts: 5 }));
   clients.secretsManager ??= tracer.captureAWSv3Client(new SecretsManagerClient({}));
   clients.sts ??= tracer.captureAWSv3Client(new STSClient({}));
+  clients.sqs ??= tracer.captureAWSv3Client(new SQSClient({ maxAttempts: 5 }));
+  clients.securityHub ??= (region) => {
+    const key = region ?? '';
+    let client = securityHubs.get(key);
+    if (client === undefined) {
+      client = tracer.captureAWSv3Client(
+        new SecurityHubClient({ maxAttempts: 5, ...(region !== undefined ? { region } : {}) }),
+      );
+      securityHubs.set(key, client);
+    }
+    return client;
+  };
   return clients as AwsClients;
 }
 

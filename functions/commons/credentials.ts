@@ -28,9 +28,9 @@ import { z } from 'zod';
 import { createAzureCredential } from '../../adapters/azure/credentials.js';
 import { createGcpAuthClient } from '../../adapters/gcp/credentials.js';
 import { createLoggingClient } from '../../adapters/gcp/logging-client.js';
+import type { SecretJsonReader } from '../../adapters/secrets/secrets-manager.js';
 import { exchangeCredential, type OutsideServices } from './clients.js';
 import { FunctionError, SecretError } from './errors.js';
-import type { SecretJsonReader } from './secrets.js';
 
 /** The audience Entra ID expects in a federated credential's token by default. */
 export const AZURE_FEDERATION_AUDIENCE = 'api://AzureADTokenExchange';

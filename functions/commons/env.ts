@@ -35,6 +35,10 @@
  * | `PULL_INITIAL_LOOKBACK_MINUTES` | pulls | where a stream without a checkpoint starts, back from now (default 60) |
  * | `PULL_DEADLINE_MARGIN_SECONDS` | pulls | stop starting pages this long before the Lambda deadline (default 30) |
  * | `PULL_PAGE_SIZE` | pulls | records per request (default: the adapter's, 1000 GCP / 5000 Azure) |
+ * | `ALERTING_DIR` | alert-* | folder of `alerting.yml` and `suppressions.yml` (default: `samples/alerting` of the source tree; a bundle must set it) |
+ * | `DEAD_LETTER_QUEUE_URL` | alert-* | the SQS queue of updates a destination could not take |
+ * | `DEPLOYMENT_ACCOUNT_ID` | alert-* | the deploying account: Security Hub's product ARN and finding account |
+ * | `AWS_REGION` | alert-* | set by Lambda: the region Security Hub is called in unless a destination names one |
  */
 import { AZURE_TABLES, type AzureTable } from '../../adapters/azure/log-analytics-pull.js';
 import { MAX_PAGE_SIZE as GCP_MAX_PAGE_SIZE } from '../../adapters/gcp/logging-pull.js';
@@ -93,6 +97,17 @@ export interface GcpPullEnv extends PullEnv {
   readonly workloadIdentityConfig: Record<string, unknown> | undefined;
   /** Fallback when there is no federation configuration. */
   readonly serviceAccountKeySecretArn: string | undefined;
+}
+
+/** The alerting functions' environment (dispatcher and housekeeping). */
+export interface AlertingEnv {
+  /** The profile table: incidents, suppressed findings and rate limits live there too. */
+  readonly tableName: string;
+  /** Undefined: the sample configuration of the source tree. */
+  readonly alertingDir: string | undefined;
+  readonly deadLetterQueueUrl: string;
+  readonly accountId: string;
+  readonly region: string;
 }
 
 export interface AzurePullEnv extends PullEnv {
@@ -188,6 +203,10 @@ const checks = {
       ? undefined
       : 'is not projects/<id>, folders/<id>, organizations/<id> or billingAccounts/<id>',
   secretArn: (v: string) => (SECRET_ARN.test(v) ? undefined : 'is not a Secrets Manager secret ARN'),
+  queueUrl: (v: string) =>
+    /^https:\/\/\S+\/\d{12}\/[\w-]+(\.fifo)?$/.test(v) ? undefined : 'is not an SQS queue URL',
+  accountId: (v: string) => (/^\d{12}$/.test(v) ? undefined : 'is not a 12-digit AWS account id'),
+  region: (v: string) => (/^[a-z]{2}(-[a-z]+)+-\d+$/.test(v) ? undefined : 'is not an AWS region'),
   noSpace: (v: string) => (/\s/.test(v) ? 'must not contain spaces' : undefined),
 };
 
@@ -302,5 +321,17 @@ export function readAzurePullEnv(env: EnvSource = source): AzurePullEnv {
     workspaceId: reader.string('AZURE_WORKSPACE_ID', checks.guid),
     settingsSecretArn: reader.string('AZURE_SETTINGS_SECRET_ARN', checks.secretArn),
     tables,
+  });
+}
+
+/** The alert dispatcher's and the housekeeping function's environment. */
+export function readAlertingEnv(env: EnvSource = source): AlertingEnv {
+  const reader = new EnvReader(env);
+  return reader.done({
+    tableName: reader.string('PROFILE_TABLE_NAME', checks.tableName),
+    alertingDir: reader.optionalString('ALERTING_DIR'),
+    deadLetterQueueUrl: reader.string('DEAD_LETTER_QUEUE_URL', checks.queueUrl),
+    accountId: reader.string('DEPLOYMENT_ACCOUNT_ID', checks.accountId),
+    region: reader.string('AWS_REGION', checks.region),
   });
 }

@@ -32,16 +32,6 @@ export class ConfigurationError extends FunctionError {
 }
 
 /** A Secrets Manager secret could not be read, or does not hold what it must. Never carries the value. */
-export class SecretError extends FunctionError {
-  constructor(
-    readonly secretArn: string,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`secret ${secretArn}: ${message}`, options);
-  }
-}
-
 /** The pipeline could not take a delivery (profile store, quarantine): the input must be delivered again. */
 export class IngestError extends FunctionError {
   constructor(
@@ -66,3 +56,5 @@ export class PullError extends FunctionError {
 function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
+
+export { SecretError } from '../../adapters/secrets/secrets-manager.js';

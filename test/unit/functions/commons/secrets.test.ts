@@ -5,8 +5,8 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOCAL_CREDENTIALS } from '../../../../adapters/dynamodb/local-dynalite.js';
+import { SecretJsonReader } from '../../../../adapters/secrets/secrets-manager.js';
 import { SecretError } from '../../../../functions/commons/errors.js';
-import { SecretJsonReader } from '../../../../functions/commons/secrets.js';
 import { type FakeAws, startFakeAws } from '../../../helpers/fake-aws-server.js';
 
 const ARN = 'arn:aws:secretsmanager:eu-west-1:111122223333:secret:trailhound/test-AbCdEf';
