@@ -10,10 +10,14 @@
  * problem, each with its path (`trailBuckets[1].bucketName: is not an S3 bucket name`).
  * `cdk/README.md` documents each key with an example.
  */
+import { isAbsolute, resolve } from 'node:path';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { z } from 'zod';
 import { AZURE_TABLES } from '../adapters/azure/kql.js';
+import { readAlertingConfigDir } from '../adapters/fs/alerting-config.js';
+import type { AlertingConfig } from '../detectors/alerting/config.js';
+import { repoPath } from './paths.js';
 import { INGEST_SOURCES, type IngestSource } from './telemetry.js';
 
 const ACCOUNT = /^\d{12}$/;
@@ -145,6 +149,36 @@ const DeadManMinutes = z
       ) as Record<IngestSource, number>,
   );
 
+/** The alerting folder the app ships unless told otherwise (relative to the repository). */
+export const DEFAULT_ALERTING_DIR = 'samples/alerting';
+
+/** The alerting configuration a deployment ships: its folder and what it says. */
+export interface AlertingDirConfig {
+  /** Absolute path of the folder holding `alerting.yml` (and `suppressions.yml`). */
+  readonly path: string;
+  /** Its parsed content: the grants follow the destinations it names. */
+  readonly settings: AlertingConfig;
+}
+
+/**
+ * The alerting folder, parsed now exactly as the functions will parse it: a
+ * broken `alerting.yml` fails the synthesis, not the first finding in AWS.
+ * Relative paths are from the repository root, wherever `cdk` runs.
+ */
+const AlertingDir = z
+  .string()
+  .min(1)
+  .default(DEFAULT_ALERTING_DIR)
+  .transform((dir, context): AlertingDirConfig => {
+    const path = isAbsolute(dir) ? dir : resolve(repoPath('.'), dir);
+    try {
+      return { path, settings: readAlertingConfigDir(path) };
+    } catch (error) {
+      context.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
+
 const ConfigSchema = z.strictObject({
   account: z.string().regex(ACCOUNT, 'is not a 12-digit AWS account id').optional(),
   region: z.string().regex(REGION, 'is not an AWS region').optional(),
@@ -186,6 +220,7 @@ const ConfigSchema = z.strictObject({
   findingsArchiveDays: fromContextText(days(3650).default(365)),
   gcp: fromContextText(Gcp.optional()),
   azure: fromContextText(Azure.optional()),
+  alertingDir: AlertingDir,
 });
 
 export type TrailhoundConfig = z.output<typeof ConfigSchema>;

@@ -1,8 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { ProfileStoreError } from '../adapters/dynamodb/errors.js';
+import { AlertingConfigError } from '../detectors/alerting/config.js';
 import { DetectorError } from '../detectors/errors.js';
 import { registerBaselineCommands } from './commands/baseline.js';
 import { registerBaselineSeedCommand } from './commands/baseline-seed.js';
+import { registerNotifyCommands } from './commands/notify.js';
 import { registerRulesCommands } from './commands/rules.js';
 import { registerScanCommand } from './commands/scan.js';
 import { UsageError } from './errors.js';
@@ -10,13 +12,14 @@ import { UsageError } from './errors.js';
 const program = new Command()
   .name('trailhound')
   .description(
-    'Threat detection for cloud audit logs: scan AWS, GCP and Azure logs, test rules, show baselines',
+    'Threat detection for cloud audit logs: scan AWS, GCP, Azure and Kubernetes logs, test rules, show baselines, alert',
   )
   .version('0.1.0')
   .exitOverride();
 
 registerScanCommand(program);
 registerRulesCommands(program);
+registerNotifyCommands(program);
 // More `baseline` subcommands (e.g. `seed`) plug in through `extend`: { extend: (baseline) => … }.
 registerBaselineCommands(program, { extend: registerBaselineSeedCommand });
 
@@ -29,7 +32,8 @@ try {
   } else if (
     error instanceof UsageError ||
     error instanceof DetectorError ||
-    error instanceof ProfileStoreError
+    error instanceof ProfileStoreError ||
+    error instanceof AlertingConfigError
   ) {
     process.stderr.write(`trailhound: ${error.message}\n`);
     process.exitCode = 2;

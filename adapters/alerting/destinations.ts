@@ -71,6 +71,13 @@ async function pagerDutyCredentials(secrets: SecretSource, secretId: string): Pr
   return { routingKey };
 }
 
+/** The AWS partition of a region: Security Hub's product ARN names it. */
+export function partitionOf(region: string): 'aws' | 'aws-cn' | 'aws-us-gov' {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}
+
 /** One sender per configured destination, in the configuration's order. */
 export function buildDestinations(
   docs: readonly DestinationDocument[],
@@ -111,6 +118,7 @@ function buildDestination(doc: DestinationDocument, options: DestinationFactoryO
     client: hub.client,
     region: hub.region,
     accountId: hub.accountId,
+    partition: partitionOf(hub.region),
     ...(options.runbookBaseUrl !== undefined ? { runbookBaseUrl: options.runbookBaseUrl } : {}),
   });
 }

@@ -14,6 +14,7 @@ import {
   deadLetterOf,
   emptyRedriveSummary,
   parseDeadLetter,
+  type Redeliverer,
   type RedriveSummary,
   redeliver,
 } from '../../detectors/alerting/dead-letter.js';
@@ -91,6 +92,8 @@ export async function readFileDeadLetters(dir: string): Promise<FileDeadLetter[]
 export interface RedriveFileDeadLettersOptions {
   readonly dir: string;
   readonly destinations: ReadonlyMap<string, AlertDestination>;
+  /** How letters are delivered again (default: as written, {@link redeliver}; the alerter's brings them up to date). */
+  readonly redeliver?: Redeliverer;
   /** Re-drive at most this many letters (default all); the others stay as they are. */
   readonly maxMessages?: number;
 }
@@ -105,7 +108,7 @@ export async function redriveFileDeadLetters(
   const readable = chosen.filter((l) => l.letter !== undefined);
   summary.unreadable = chosen.length - readable.length;
   summary.received = summary.unreadable;
-  const outcomes = await redeliver(
+  const outcomes = await (options.redeliver ?? redeliver)(
     readable.map((l) => l.letter as DeadLetter),
     options.destinations,
     summary,

@@ -17,3 +17,14 @@ export function byIncident(updates: readonly IncidentUpdate[]): IncidentUpdate[]
 
 /** A failure reason for the updates left behind an earlier failed update of the same incident. */
 export const BLOCKED_BY_EARLIER = 'an earlier update of this incident was not delivered';
+
+/**
+ * The failure reason for updates not attempted because the destination already
+ * failed an update of this delivery past its retry budget: an outage, not one
+ * bad message. Trying every remaining update would spend the whole budget
+ * again on each and outlast the function; they go to the dead-letter queue
+ * at once instead, to be re-driven when the destination is back.
+ */
+export function skippedDuringOutage(reason: string): string {
+  return `not attempted: the destination was failing earlier in this delivery (${reason})`;
+}

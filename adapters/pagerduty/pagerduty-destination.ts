@@ -19,7 +19,7 @@ import type {
   DeliveryResult,
   FailedUpdate,
 } from '../../detectors/alerting/ports.js';
-import { BLOCKED_BY_EARLIER, byIncident } from '../http/incident-batches.js';
+import { BLOCKED_BY_EARLIER, byIncident, skippedDuringOutage } from '../http/incident-batches.js';
 import {
   HttpDeliveryError,
   HttpRequestError,
@@ -107,6 +107,7 @@ export class PagerDutyDestination implements AlertDestination {
         `${this.name}: the routing key must be ${ROUTING_KEY_LENGTH} characters (an Events API v2 integration key)`,
       );
 
+    let outage: string | undefined;
     for (const group of byIncident(updates)) {
       let blocked = false;
       for (const update of group) {
@@ -114,6 +115,15 @@ export class PagerDutyDestination implements AlertDestination {
         const event = pagerDutyEvent(update, this.options.format);
         if (event === undefined) {
           delivered.push({ key, revision });
+          continue;
+        }
+        if (outage !== undefined) {
+          failed.push({
+            key,
+            revision,
+            error: `${this.name}: ${skippedDuringOutage(outage)}`,
+            retryable: true,
+          });
           continue;
         }
         if (blocked) {
@@ -139,6 +149,7 @@ export class PagerDutyDestination implements AlertDestination {
           if (!(error instanceof HttpDeliveryError)) throw error;
           // Later updates of this incident wait for this one: a resolve must not overtake its trigger.
           blocked = true;
+          if (error.retryable) outage = error.message;
           failed.push({ key, revision, error: `${this.name}: ${error.message}`, retryable: error.retryable });
         }
       }

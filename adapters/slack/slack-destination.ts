@@ -37,7 +37,7 @@ import type {
   DeliveryResult,
   FailedUpdate,
 } from '../../detectors/alerting/ports.js';
-import { BLOCKED_BY_EARLIER, byIncident } from '../http/incident-batches.js';
+import { BLOCKED_BY_EARLIER, byIncident, skippedDuringOutage } from '../http/incident-batches.js';
 import {
   HttpDeliveryError,
   HttpRequestError,
@@ -183,6 +183,7 @@ export class SlackDestination implements AlertDestination {
     }
 
     let fatal: string | undefined;
+    let outage: string | undefined;
     for (const group of byIncident(updates)) {
       let refs: Record<string, string> = { ...group[0]!.incident.refs };
       let blocked = false;
@@ -202,6 +203,10 @@ export class SlackDestination implements AlertDestination {
         }
         if (fatal !== undefined) {
           fail(run, fatal, false);
+          continue;
+        }
+        if (outage !== undefined) {
+          fail(run, `${this.name}: ${skippedDuringOutage(outage)}`, true);
           continue;
         }
         if (blocked) {
@@ -225,6 +230,7 @@ export class SlackDestination implements AlertDestination {
           fail(run, reason, error.retryable);
           blocked = true;
           if (isFatal(error, mode)) fatal = reason;
+          else if (error.retryable) outage = error.message;
         }
       }
     }

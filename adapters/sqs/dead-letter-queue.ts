@@ -29,6 +29,7 @@ import {
   deadLetterOf,
   emptyRedriveSummary,
   parseDeadLetter,
+  type Redeliverer,
   type RedriveSummary,
   redeliver,
 } from '../../detectors/alerting/dead-letter.js';
@@ -236,6 +237,8 @@ export interface RedriveDeadLettersOptions {
   readonly queueUrl: string;
   /** The configured destinations by name; letters naming another stay in the queue. */
   readonly destinations: ReadonlyMap<string, AlertDestination>;
+  /** How letters are delivered again (default: as written, {@link redeliver}; the alerter's brings them up to date). */
+  readonly redeliver?: Redeliverer;
   /** Stop after receiving this many messages (default 100). */
   readonly maxMessages?: number;
   /** How long received messages stay hidden while being re-driven (default: the queue's own). */
@@ -297,7 +300,7 @@ export async function redriveDeadLetters(options: RedriveDeadLettersOptions): Pr
     seen += received.length;
     const readable = received.filter((r) => r.letter !== undefined);
     summary.unreadable += received.length - readable.length;
-    const outcomes = await redeliver(
+    const outcomes = await (options.redeliver ?? redeliver)(
       readable.map((r) => r.letter as DeadLetter),
       options.destinations,
       summary,

@@ -1,14 +1,16 @@
-import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, relative } from 'node:path';
 import { AssetHashType, DockerImage, type ILocalBundling, RemovalPolicy } from 'aws-cdk-lib';
 import { Architecture, Code, LayerVersion, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import { ALERTING_FILE, SUPPRESSIONS_FILE } from '../../adapters/fs/alerting-config.js';
 import { repoPath } from '../paths.js';
 
 /** Where the layer's files appear in a function (layers are unpacked under `/opt`). */
 export const RULES_DIR = '/opt/trailhound/rules';
 export const NETWORK_DATA_DIR = '/opt/trailhound/network-data';
+export const ALERTING_DIR = '/opt/trailhound/alerting';
 
 const RULES_SOURCE = repoPath('detectors/rules');
 
@@ -77,6 +79,55 @@ export class TrailhoundDataLayer extends Construct {
       compatibleArchitectures: [Architecture.ARM_64],
       license: 'Apache-2.0 (rules), CC-BY-4.0 (network data)',
       // Each deployment publishes the version it needs; old versions serve nothing.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+  }
+}
+
+/** Copies the two files `readAlertingConfigDir` reads, and nothing else of the folder. */
+class AlertingFiles implements ILocalBundling {
+  constructor(private readonly sourceDir: string) {}
+
+  tryBundle(outputDir: string): boolean {
+    for (const file of [ALERTING_FILE, SUPPRESSIONS_FILE]) {
+      const from = join(this.sourceDir, file);
+      if (existsSync(from)) copy(from, join(outputDir, relative('/opt', ALERTING_DIR), file));
+    }
+    return true;
+  }
+}
+
+export interface AlertingConfigLayerProps {
+  /** The folder of `alerting.yml` and `suppressions.yml` (already validated by the configuration). */
+  readonly alertingDir: string;
+}
+
+/**
+ * A small layer of its own with the alerting configuration, `alerting.yml`
+ * and `suppressions.yml`, under {@link ALERTING_DIR}; only the alerting
+ * functions carry it. Kept out of {@link TrailhoundDataLayer} on purpose:
+ * suppressions change often (owners renew them before they expire), and each
+ * change then publishes a layer of a few kilobytes and updates two functions,
+ * instead of republishing 40 MB of network data and every ingest function.
+ * The asset hash is the hash of the copied files, so any edit is a new version.
+ */
+export class AlertingConfigLayer extends Construct {
+  readonly layer: LayerVersion;
+
+  constructor(scope: Construct, id: string, props: AlertingConfigLayerProps) {
+    super(scope, id);
+    this.layer = new LayerVersion(this, 'Layer', {
+      description: 'Trailhound alerting configuration (alerting.yml, suppressions.yml)',
+      code: Code.fromAsset(props.alertingDir, {
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: {
+          local: new AlertingFiles(props.alertingDir),
+          // Required by the bundling API, never pulled: local bundling cannot fail.
+          image: DockerImage.fromRegistry('public.ecr.aws/docker/library/node:22'),
+        },
+      }),
+      compatibleRuntimes: [Runtime.NODEJS_22_X],
+      compatibleArchitectures: [Architecture.ARM_64],
       removalPolicy: RemovalPolicy.DESTROY,
     });
   }

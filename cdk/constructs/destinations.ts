@@ -28,14 +28,20 @@ export function severitiesFrom(lowest: Severity): Severity[] {
 
 /**
  * Where findings go from the findings bus. Each destination is one rule,
- * made by {@link Destinations.route}: that method is the extension point for
- * the destinations still to come (Slack, PagerDuty, Security Hub), each a
- * rule target and the lowest severity it wants.
+ * made by {@link Destinations.route}: a rule target and the lowest severity
+ * it wants.
  *
  * - every finding to a CloudWatch Logs log group (KMS, the configured
  *   retention), for Logs Insights queries;
  * - with an email address, high and critical findings to an SNS topic (KMS)
- *   with that address subscribed.
+ *   with that address subscribed;
+ * - every finding to the alerting queue (a route added by `Alerting`), where
+ *   Slack, PagerDuty and Security Hub are served: incidents, suppressions,
+ *   per-destination severities and rate limits are `alerting.yml`'s business
+ *   there, not this construct's. A new kind of destination belongs in
+ *   `alerting.yml` and the alerter; a route here suits only a plain
+ *   EventBridge target that wants raw findings (another account's bus, a
+ *   queue of a SIEM).
  */
 export class Destinations extends Construct {
   readonly findingsLog: LogGroup;

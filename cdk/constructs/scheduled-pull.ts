@@ -26,7 +26,10 @@ export const PULL_PERIOD = Duration.minutes(5);
  * Runs a pull function every {@link PULL_PERIOD} through EventBridge
  * Scheduler, with the input the pull handlers log as the run's identity
  * (`functions/commons/scheduled-pull.ts`). Nothing in the input steers the
- * run: the checkpoints in the profile table say where it resumes.
+ * run: the checkpoints in the profile table say where it resumes. The
+ * alerting housekeeping runs the same way, for the same reasons: each run
+ * picks up whatever is left (dead letters, quiet incidents), so a failed run
+ * needs no retry either.
  *
  * A run the Scheduler cannot deliver within one period goes to a dead-letter
  * queue (encrypted, watched by the alarms). A run that fails is not retried:

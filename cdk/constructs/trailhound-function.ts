@@ -19,7 +19,7 @@ import { Construct } from 'constructs';
 import { acknowledgeWildcardResource } from '../nag.js';
 import { repoPath } from '../paths.js';
 import { METRICS_NAMESPACE, SERVICE_NAME } from '../telemetry.js';
-import { NETWORK_DATA_DIR, RULES_DIR } from './data-layer.js';
+import { ALERTING_DIR, NETWORK_DATA_DIR, RULES_DIR } from './data-layer.js';
 import { QUARANTINE_PREFIX } from './quarantine-bucket.js';
 
 /** What every detection function uses: the data layer, the profiles, the findings bus, the key. */
@@ -41,6 +41,13 @@ export interface TrailhoundFunctionProps {
   readonly reservedConcurrentExecutions?: number;
   /** Variables of this function only; the shared ones are set here. */
   readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * Given, the function alerts rather than detects: it consumes findings, so
+   * it carries this alerting configuration layer (`ALERTING_DIR`) instead of
+   * the data layer, publishes nothing to the findings bus, and uses the
+   * profile table as the incident store does ({@link INCIDENT_STORE_ACTIONS}).
+   */
+  readonly alertingConfigLayer?: ILayerVersion;
 }
 
 /**
@@ -53,6 +60,19 @@ const PROFILE_TABLE_ACTIONS = [
   'dynamodb:GetItem',
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',
+];
+/**
+ * The incident store (`adapters/dynamodb/incident-store.ts`): incidents, their
+ * key index and the unresolved set are read and written item by item, a
+ * group's newest incident and the unresolved set are queried, and a resolved
+ * incident leaves the unresolved set. No batch reads, no scans.
+ */
+export const INCIDENT_STORE_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:Query',
+  'dynamodb:DeleteItem',
 ];
 /** What Powertools' DynamoDB persistence layer does with an idempotency record. */
 const IDEMPOTENCY_TABLE_ACTIONS = [
@@ -78,7 +98,9 @@ const IDEMPOTENCY_TABLE_ACTIONS = [
  *   JSON log format, so Powertools' structured lines are filterable by level.
  * - X-Ray active tracing, and the Powertools service name and metrics namespace.
  * - the rules and network data from the data layer, the profile table, and
- *   `events:PutEvents` on the findings bus only.
+ *   `events:PutEvents` on the findings bus only; or, for an alerting function
+ *   (`alertingConfigLayer`), the alerting configuration and the incident
+ *   store's actions on the profile table, and no findings bus.
  *
  * The `use…` methods add one more resource each: the environment variable
  * that names it and the permission to use it, together, so they cannot drift.
@@ -90,6 +112,7 @@ export class TrailhoundFunction extends Construct {
   constructor(scope: Construct, id: string, props: TrailhoundFunctionProps) {
     super(scope, id);
     const { detection } = props;
+    const alerting = props.alertingConfigLayer !== undefined;
     const role = new Role(this, 'Role', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
       description: `Trailhound ${props.handlerModule}`,
@@ -119,7 +142,7 @@ export class TrailhoundFunction extends Construct {
       applicationLogLevelV2: ApplicationLogLevel.INFO,
       systemLogLevelV2: SystemLogLevel.WARN,
       tracing: Tracing.ACTIVE,
-      layers: [detection.dataLayer],
+      layers: [props.alertingConfigLayer ?? detection.dataLayer],
       bundling: {
         format: OutputFormat.ESM,
         target: 'node22',
@@ -136,16 +159,16 @@ export class TrailhoundFunction extends Construct {
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         NODE_OPTIONS: '--enable-source-maps',
         PROFILE_TABLE_NAME: detection.profileTable.tableName,
-        FINDINGS_BUS_NAME: detection.findingsBus.eventBusName,
-        RULES_DIR,
-        NETWORK_DATA_DIR,
+        ...(alerting
+          ? { ALERTING_DIR }
+          : { FINDINGS_BUS_NAME: detection.findingsBus.eventBusName, RULES_DIR, NETWORK_DATA_DIR }),
         ...props.environment,
       },
     });
 
     logGroup.grantWrite(role);
-    this.allow(PROFILE_TABLE_ACTIONS, [detection.profileTable.tableArn]);
-    detection.findingsBus.grantPutEventsTo(role);
+    this.allow(alerting ? INCIDENT_STORE_ACTIONS : PROFILE_TABLE_ACTIONS, [detection.profileTable.tableArn]);
+    if (!alerting) detection.findingsBus.grantPutEventsTo(role);
     // The key protects the tables, the queues and the quarantine bucket: SQS
     // and DynamoDB decrypt with it, S3 and DynamoDB encrypt new data with it.
     this.allow(

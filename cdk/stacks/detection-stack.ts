@@ -4,6 +4,7 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { TrailhoundConfig } from '../config.js';
+import { Alerting, UNDELIVERED_MAX_AGE } from '../constructs/alerting.js';
 import { AzureActivityIngest } from '../constructs/azure-activity-ingest.js';
 import { CloudTrailEventBridgeIngest } from '../constructs/cloudtrail-eventbridge-ingest.js';
 import { CloudTrailS3Ingest } from '../constructs/cloudtrail-s3-ingest.js';
@@ -25,8 +26,8 @@ export interface DetectionStackProps extends StackProps {
 
 /**
  * Everything that detects and can be replaced at will: the ingest functions
- * and their queues and schedules, the findings bus and its destinations, the
- * alarms. Redeploying or even destroying this stack loses no state (the
+ * and their queues and schedules, the findings bus and its destinations,
+ * alerting, the alarms. Redeploying or even destroying this stack loses no state (the
  * findings archive excepted, which is retained: see `FindingsBus`).
  */
 export class DetectionStack extends Stack {
@@ -46,7 +47,7 @@ export class DetectionStack extends Stack {
       encryptionKey,
       archiveRetention: Duration.days(config.findingsArchiveDays),
     });
-    new Destinations(this, 'Destinations', {
+    const destinations = new Destinations(this, 'Destinations', {
       prefix: config.prefix,
       findingsBus: findings.bus,
       encryptionKey,
@@ -108,12 +109,29 @@ export class DetectionStack extends Stack {
     if (config.azure !== undefined)
       ingests.push(new AzureActivityIngest(this, 'AzureActivityIngest', { azure: config.azure, detection }));
 
+    const alerting = new Alerting(this, 'Alerting', {
+      alerting: config.alertingDir,
+      detection,
+      destinations,
+    });
+    new CfnOutput(this, 'AlertingUndeliveredQueueUrl', {
+      description:
+        'SQS queue of incident updates a destination could not take; the housekeeping function re-drives it every 5 minutes',
+      value: alerting.undeliveredQueue.queueUrl,
+    });
+
     const alarms = new SourceHealthAlarms(this, 'SourceHealth', {
       encryptionKey,
       alarmEmail: config.alarmEmail,
       deadManMinutes: config.deadManMinutes,
     });
     for (const ingest of ingests) alarms.watch(ingest);
+    alarms.watch(alerting);
+    alarms.watchMessageAge(
+      alerting.undeliveredQueue,
+      UNDELIVERED_MAX_AGE,
+      'a destination has refused updates for that long (see the housekeeping logs for which and why)',
+    );
 
     new CfnOutput(this, 'FindingsBusName', {
       description: 'Subscribe destinations to findings with rules on this bus',

@@ -9,6 +9,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type Command, Option } from 'commander';
 import { ProfileStoreError } from '../../adapters/dynamodb/errors.js';
 import { startLocalDynalite } from '../../adapters/dynamodb/local-dynalite.js';
@@ -28,6 +29,9 @@ export function profilesDir(stateDir: string): string {
 
 export interface LocalBaselines {
   readonly store: DynamoProfileStore;
+  /** The dynalite client and table, for other stores that share them (incidents). */
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
   /** Where the profiles are: the folder, or `in memory`. */
   readonly location: string;
   readonly persisted: boolean;
@@ -56,6 +60,8 @@ export async function openLocalBaselines(stateDir: string | undefined): Promise<
   }
   return {
     store: new DynamoProfileStore({ client: local.client, tableName: DEFAULT_PROFILE_TABLE }),
+    client: local.client,
+    tableName: DEFAULT_PROFILE_TABLE,
     location: path ?? 'in memory (discarded at exit; use --state DIR to keep it)',
     persisted: path !== undefined,
     close: () => local.close(),

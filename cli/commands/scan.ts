@@ -3,6 +3,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
+import { DynamoIncidentStore } from '../../adapters/dynamodb/incident-store.js';
 import { FileFindingStateStore } from '../../adapters/fs/file-finding-state.js';
 import { FileQuarantine } from '../../adapters/fs/file-quarantine.js';
 import { readInputs } from '../../adapters/fs/input-files.js';
@@ -12,12 +13,14 @@ import { DEFAULT_SCORING_POLICY } from '../../detectors/baselines/scorer.js';
 import type { RuleSet } from '../../detectors/engine/rule-set.js';
 import { DetectionPipeline } from '../../detectors/pipeline/pipeline.js';
 import { type Finding, SEVERITY_ORDER, Severity } from '../../detectors/schema/finding.js';
+import { openLocalAlerting } from '../alerting.js';
 import { UsageError } from '../errors.js';
 import { OUTPUT_FORMATS, type OutputFormat, renderFindings } from '../output/findings.js';
 import { type BaselineSummary, renderSummary } from '../output/summary.js';
 import { loadCatalog } from '../rule-catalog.js';
 import { parseTimeBound } from '../time.js';
 import { type LocalBaselines, openLocalBaselines } from './baseline.js';
+import { deliveryText } from './notify.js';
 import { collect } from './rules.js';
 
 interface ScanOptions {
@@ -34,6 +37,7 @@ interface ScanOptions {
   baselines?: boolean;
   learningDays: number;
   learningEvents: number;
+  notify?: string;
 }
 
 function positiveNumber(text: string): number {
@@ -90,6 +94,10 @@ export function registerScanCommand(program: Command): void {
       7,
     )
     .option('--learning-events <count>', '…and until it has COUNT events', positiveNumber, 20)
+    .option(
+      '--notify <dir>',
+      'route the findings through the alerting configuration in DIR (alerting.yml, suppressions.yml): incidents, suppressions, Slack, PagerDuty, Security Hub',
+    )
     .action(async (paths: string[], options: ScanOptions) => {
       process.exitCode = await scan(paths, options);
     });
@@ -193,11 +201,44 @@ async function scanWith(
       }),
     );
   }
+  if (options.notify !== undefined) await notifyFindings(findings, options, local);
   if (unreadable > 0) return 2;
   const failOn = options.failOn;
   if (failOn !== undefined && findings.some((f) => SEVERITY_ORDER[f.severity] >= SEVERITY_ORDER[failOn]))
     return 1;
   return 0;
+}
+
+/** Runs the scan's findings through the alerting path, sharing the scan's dynalite when it has one. */
+async function notifyFindings(
+  findings: readonly Finding[],
+  options: ScanOptions,
+  local: LocalBaselines | undefined,
+): Promise<void> {
+  const alerting = await openLocalAlerting({
+    alertingDir: options.notify as string,
+    stateDir: options.state,
+    ...(local !== undefined
+      ? { store: new DynamoIncidentStore({ client: local.client, tableName: local.tableName }) }
+      : {}),
+  });
+  try {
+    const summary = await alerting.alerter.handle(findings);
+    if (!options.quiet)
+      process.stderr.write(
+        `alerting: ${summary.findings} findings, ${summary.suppressed} suppressed, ${summary.incidentsOpened} incidents opened, ${summary.incidentsUpdated} updated${deliveryText(summary)}\n`,
+      );
+    for (const id of summary.expiredSuppressions)
+      process.stderr.write(
+        `trailhound: suppression ${id} has expired and no longer applies; renew or remove it\n`,
+      );
+    if (Object.values(summary.destinations).some((t) => t.failed > 0))
+      process.stderr.write(
+        `trailhound: some notifications were not delivered; they are kept in ${alerting.deadLetterDir} (trailhound notify redrive)\n`,
+      );
+  } finally {
+    await alerting.close();
+  }
 }
 
 function baselineSummary(baseliner: Baseliner, local: LocalBaselines): BaselineSummary {

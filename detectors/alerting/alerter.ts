@@ -18,6 +18,7 @@
  */
 import type { Clock } from '../pipeline/ports.js';
 import type { Finding } from '../schema/finding.js';
+import { type DeadLetter, type Redeliverer, type RedeliveryOutcome, redeliver } from './dead-letter.js';
 import {
   changeState,
   DEFAULT_GROUPING,
@@ -26,6 +27,7 @@ import {
   groupId,
   groupOf,
   type Incident,
+  type IncidentChange,
   type IncidentState,
   type IncidentUpdate,
 } from './incident.js';
@@ -83,9 +85,14 @@ export interface AlertSummary {
   destinations: Record<string, DestinationTally>;
 }
 
-/** The key under which an incident remembers the last revision a destination handled. */
+/** The key under which an incident remembers the last revision a destination handled (sent, limited or dead-lettered). */
 export function handledRevisionRef(destination: string): string {
   return `${destination}:rev`;
+}
+
+/** The key under which an incident remembers the last revision that actually reached a destination. */
+export function sentRevisionRef(destination: string): string {
+  return `${destination}:sent`;
 }
 
 /** State changes go only where the incident was already announced. */
@@ -166,6 +173,52 @@ export class Alerter {
     }
     return summary;
   }
+
+  /**
+   * Delivers dead letters again, each brought up to date first: the
+   * destination gets the incident as it is now (not the revision that failed,
+   * which may since have been acknowledged or resolved), and a letter whose
+   * incident already reached the destination in a later revision is dropped
+   * without sending. Delivered refs are kept on the incident, as in a run.
+   * Pass it as the `redeliver` of the SQS or file redrive.
+   */
+  readonly redeliver: Redeliverer = async (letters, destinations, summary) => {
+    const outcomes: RedeliveryOutcome[] = new Array(letters.length);
+    const toSend: DeadLetter[] = [];
+    const sentIndex: number[] = [];
+    const current = new Map<string, Incident>();
+    for (const [index, letter] of letters.entries()) {
+      const stored = await this.options.store.get(letter.update.incident.key);
+      const sent = Number(stored?.refs[sentRevisionRef(letter.destination)] ?? 0);
+      if (stored !== undefined && sent >= letter.update.incident.revision) {
+        outcomes[index] = {
+          status: 'delivered',
+          delivered: { key: stored.key, revision: letter.update.incident.revision },
+        };
+        summary.received += 1;
+        summary.delivered += 1;
+        continue;
+      }
+      if (stored !== undefined) current.set(stored.key, stored);
+      const incident = stored ?? letter.update.incident;
+      const change = freshChange(letter.update.change, letter.update.incident.revision, incident, sent);
+      toSend.push({ ...letter, update: { ...letter.update, incident, change } });
+      sentIndex.push(index);
+    }
+    const results = await redeliver(toSend, destinations, summary);
+    for (const [i, outcome] of results.entries()) {
+      const index = sentIndex[i] as number;
+      outcomes[index] = outcome;
+      const letter = toSend[i] as DeadLetter;
+      const incident = current.get(letter.update.incident.key);
+      if (outcome.status === 'delivered' && incident !== undefined)
+        await this.options.store.addRefs(incident, {
+          ...(outcome.delivered.refs ?? {}),
+          [sentRevisionRef(letter.destination)]: String(outcome.delivered.revision),
+        });
+    }
+    return outcomes;
+  };
 
   private emptySummary(now: number): AlertSummary {
     return {
@@ -254,6 +307,7 @@ export class Alerter {
           await this.options.store.addRefs(incident, {
             ...(ok.refs ?? {}),
             [handledRevisionRef(name)]: String(ok.revision),
+            [sentRevisionRef(name)]: String(ok.revision),
           });
         }
         if (result.failed.length > 0) {
@@ -297,6 +351,25 @@ function strongest(
   // An incident opened and escalated in the same run is announced as opened, at its current severity.
   if (a === 'opened' || b === 'opened') return 'opened';
   return CHANGE_WEIGHT[a] >= CHANGE_WEIGHT[b] ? a : b;
+}
+
+/**
+ * What a re-driven letter announces: its own change when the incident is still
+ * at that revision; otherwise what the incident has become since (a letter
+ * `opened` of an incident resolved meanwhile must close the page, not open
+ * it), except that a destination that never heard of a still-open incident
+ * is told it opened.
+ */
+export function freshChange(
+  letterChange: IncidentChange,
+  letterRevision: number,
+  incident: Incident,
+  sentRevision: number,
+): IncidentChange {
+  if (incident.revision === letterRevision) return letterChange;
+  if (incident.last_change === 'recorded') return 'resolved';
+  if (sentRevision === 0 && incident.state === 'open') return 'opened';
+  return incident.last_change;
 }
 
 function tallyOf(summary: AlertSummary, name: string): DestinationTally {

@@ -113,6 +113,13 @@ export function emptyRedriveSummary(): RedriveSummary {
   };
 }
 
+/** How a redrive delivers letters again: {@link redeliver}, or the alerter's, which brings each up to date first. */
+export type Redeliverer = (
+  letters: readonly DeadLetter[],
+  destinations: ReadonlyMap<string, AlertDestination>,
+  summary: RedriveSummary,
+) => Promise<RedeliveryOutcome[]>;
+
 /**
  * Delivers each letter again to its destination (one `deliver` per
  * destination) and returns one outcome per letter, in order. A destination

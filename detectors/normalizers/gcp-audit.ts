@@ -13,7 +13,7 @@ import { isIpAddress } from './cloudtrail.js';
 import { NormalizationError } from './errors.js';
 import { canonicalLogEntry } from './gcp-log-entry.js';
 import { contentHash, type Json, obj, str } from './json.js';
-import { kubernetesFromGke } from './kubernetes.js';
+import { callerFromAuthoritySelector, kubernetesFromGke } from './kubernetes.js';
 import { type NormalizeContext, resolveTime } from './time.js';
 
 /** google.rpc.Code names, for failures that only carry a number. */
@@ -84,6 +84,13 @@ function actorOf(payload: Json): Actor {
   if (uid !== undefined) {
     actor.user.uid = uid;
     actor.user.name = email ?? subject?.slice(subject.lastIndexOf('/') + 1);
+  } else {
+    const selected = callerFromAuthoritySelector(auth);
+    if (selected !== undefined) {
+      actor.user.uid = selected;
+      actor.user.name = selected;
+      actor.user.type = principalType(selected.includes('@') ? selected : undefined, undefined);
+    }
   }
   const key = str(auth.serviceAccountKeyName);
   if (key !== undefined) actor.user.credential_uid = key.slice(key.lastIndexOf('/') + 1);

@@ -167,6 +167,30 @@ function parseGkeMethod(method: string): {
 }
 
 /**
+ * The caller an entry names only in `authenticationInfo.authoritySelector`
+ * (GKE writes anonymous API requests so: `system:anonymous`, no principal).
+ * The field is the authority the requestor asked for, not a verified identity,
+ * so it is read only when the entry names no principal, no service-account key
+ * and no delegation chain, and only when it looks like a principal (a
+ * Kubernetes `system:` user or an e-mail), never a resource such as
+ * `organizations/123`. Here because GKE is where it appears; `gcp-audit.ts`
+ * reads it for the event's actor too.
+ */
+export function callerFromAuthoritySelector(auth: Json): string | undefined {
+  if (
+    str(auth.principalEmail) !== undefined ||
+    str(auth.principalSubject) !== undefined ||
+    str(auth.serviceAccountKeyName) !== undefined ||
+    (Array.isArray(auth.serviceAccountDelegationInfo) && auth.serviceAccountDelegationInfo.length > 0)
+  ) {
+    return undefined;
+  }
+  const selector = str(auth.authoritySelector);
+  if (selector === undefined) return undefined;
+  return selector.startsWith('system:') || /^[^@\s/]+@[^@\s/]+$/.test(selector) ? selector : undefined;
+}
+
+/**
  * The `kubernetes` object of a GKE audit entry (`serviceName: k8s.io`). GKE
  * logs the Kubernetes request in AuditLog terms: the verb ends `methodName`,
  * the object path is `resourceName`, the body `request` / `response`, and the
@@ -178,7 +202,8 @@ export function kubernetesFromGke(entry: Json): Kubernetes {
   const fromMethod = parseGkeMethod(method);
   const fromName = parseGkeResourceName(str(payload.resourceName));
   const metadata = obj(payload.requestMetadata) ?? {};
-  const username = str(obj(payload.authenticationInfo)?.principalEmail);
+  const auth = obj(payload.authenticationInfo) ?? {};
+  const username = str(auth.principalEmail) ?? callerFromAuthoritySelector(auth);
   const k8s: Kubernetes = { verb: fromMethod.verb, user: username === undefined ? {} : { username } };
   const cluster = str(obj(obj(entry.resource)?.labels)?.cluster_name);
   if (cluster !== undefined) k8s.cluster = cluster;

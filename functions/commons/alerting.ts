@@ -13,7 +13,7 @@ import { SqsDeadLetterQueue } from '../../adapters/sqs/dead-letter-queue.js';
 import { Alerter } from '../../detectors/alerting/alerter.js';
 import type { AlertingConfig } from '../../detectors/alerting/config.js';
 import type { AlertDestination } from '../../detectors/alerting/ports.js';
-import type { AwsClients } from './clients.js';
+import { type AwsClients, outsideServices } from './clients.js';
 import type { AlertingEnv } from './env.js';
 import { logger } from './powertools.js';
 
@@ -36,6 +36,8 @@ export function createAlertingRuntime(env: AlertingEnv, clients: AwsClients): Al
       accountId: env.accountId,
     }),
     runbookBaseUrl: config.runbookBaseUrl,
+    // Test seam only: local stand-ins of Slack and PagerDuty (see OutsideServices); unset in Lambda.
+    endpoints: { slackApi: outsideServices().slackApi, pagerDuty: outsideServices().pagerDuty },
   });
   const alerter = new Alerter({
     store,

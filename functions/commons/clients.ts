@@ -75,8 +75,9 @@ export function setClients(replacements: Partial<AwsClients>): void {
 }
 
 /**
- * Services outside AWS, where the defaults (Google's and Microsoft's public
- * endpoints) are not what a test can reach. Every field is for tests only.
+ * Services outside AWS, where the defaults (Google's, Microsoft's, Slack's and
+ * PagerDuty's public endpoints) are not what a test can reach. Every field is
+ * for tests only.
  */
 export interface OutsideServices {
   /** Google's token-signing keys for push verification (default: fetched and cached by google-auth-library). */
@@ -95,6 +96,10 @@ export interface OutsideServices {
    * token Entra ID would issue. Default: the real exchange by `@azure/identity`.
    */
   readonly azureTokenExchange?: (assertion: string, scopes: readonly string[]) => Promise<AccessToken>;
+  /** Base URL of Slack's Web API for the alert destinations (default `https://slack.com/api`). */
+  readonly slackApi?: string;
+  /** Base URL of PagerDuty's Events API for the alert destinations (default `https://events.pagerduty.com`). */
+  readonly pagerDuty?: string;
 }
 
 let outside: OutsideServices = {};

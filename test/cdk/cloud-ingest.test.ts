@@ -86,10 +86,10 @@ describe('AzureActivityIngest', () => {
 });
 
 describe('ScheduledPull', () => {
-  it('runs each pull every 5 minutes with the schedule context as input', () => {
+  it('runs each pull (and the alerting housekeeping) every 5 minutes with the schedule context as input', () => {
     const schedules = Object.values(template.findResources('AWS::Scheduler::Schedule'));
 
-    expect(schedules).toHaveLength(2);
+    expect(schedules).toHaveLength(3);
     for (const schedule of schedules) {
       expect(schedule.Properties).toMatchObject({
         ScheduleExpression: 'rate(5 minutes)',
@@ -109,17 +109,16 @@ describe('ScheduledPull', () => {
   });
 
   it('keeps runs from overlapping or being retried: concurrency 1, a timeout below the period, no async retries', () => {
-    for (const description of [/Cloud Logging/, /Log Analytics/])
+    for (const description of [/Cloud Logging/, /Log Analytics/, /alert redrive/])
       template.hasResourceProperties('AWS::Lambda::Function', {
         Description: Match.stringLikeRegexp(description.source),
         ReservedConcurrentExecutions: 1,
         Timeout: 240,
       });
     const configs = Object.values(template.findResources('AWS::Lambda::EventInvokeConfig'));
-    expect(configs.map((c) => c.Properties)).toEqual([
-      expect.objectContaining({ MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 300 }),
-      expect.objectContaining({ MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 300 }),
-    ]);
+    expect(configs.map((c) => c.Properties)).toEqual(
+      Array(3).fill(expect.objectContaining({ MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 300 })),
+    );
   });
 
   it('gives the scheduler a role that invokes its function and dead-letters to its queue, nothing else', () => {

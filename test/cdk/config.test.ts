@@ -1,5 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig, parseConfig } from '../../cdk/config.js';
+import { repoPath } from '../../cdk/paths.js';
 import { AZURE_SECRET_ARN, FULL_CONTEXT, testApp } from './synth.js';
 
 function problemsOf(raw: Record<string, unknown>): readonly string[] {
@@ -16,7 +20,14 @@ describe('configuration', () => {
   it('has defaults for everything: CloudTrail from EventBridge in this account', () => {
     const config = parseConfig({});
 
-    expect(config).toEqual({
+    expect(config.alertingDir.path).toBe(repoPath('samples/alerting'));
+    expect(config.alertingDir.settings.destinations.map((d) => d.name)).toEqual([
+      'slack-soc',
+      'pagerduty',
+      'securityhub',
+    ]);
+    expect({ ...config, alertingDir: undefined }).toEqual({
+      alertingDir: undefined,
       prefix: 'trailhound',
       trailBuckets: [],
       deadManMinutes: {
@@ -106,6 +117,39 @@ describe('configuration', () => {
       'azure.workspaceId: is not a Log Analytics workspace id (a GUID)',
       'azure: has unknown keys: table',
     ]);
+  });
+
+  describe('alertingDir', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trailhound-alerting-config-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('is parsed at synthesis: a missing alerting.yml is a problem like any other', () => {
+      const problems = problemsOf({ alertingDir: join(dir, 'absent'), organizationId: 'org-123' });
+
+      expect(problems).toEqual([
+        'organizationId: is not an AWS Organizations id (o- and 10-32 lowercase letters or digits)',
+        `alertingDir: ${join(dir, 'absent', 'alerting.yml')}: no such file`,
+      ]);
+    });
+
+    it('reports what is wrong inside alerting.yml, with the file', () => {
+      writeFileSync(
+        join(dir, 'alerting.yml'),
+        'destinations:\n  - { name: soc, kind: slack, secret: soc }\nroutes:\n  - { destination: pager }\n',
+      );
+
+      const [problem, ...others] = problemsOf({ alertingDir: dir });
+
+      expect(others).toEqual([]);
+      expect(problem).toMatch(new RegExp(`^alertingDir: ${join(dir, 'alerting.yml')}: `));
+      expect(problem).toContain('"pager", which is not declared');
+    });
+
+    it('takes paths relative to the repository, wherever cdk runs', () => {
+      expect(parseConfig({ alertingDir: 'samples/alerting' }).alertingDir.path).toBe(
+        repoPath('samples/alerting'),
+      );
+    });
   });
 
   it('refuses -c text that is not JSON where a list is expected', () => {

@@ -69,18 +69,24 @@ describe('SourceHealthAlarms', () => {
     }
   });
 
-  it('alarms on work queues older than 15 minutes and on any dead letter', () => {
+  it('alarms on work queues older than 15 minutes, undelivered alerts older than an hour, and on any dead letter', () => {
     const queues = Object.keys(template.findResources('AWS::SQS::Queue'));
     const aged = alarmsOn('ApproximateAgeOfOldestMessage');
     const deadLetters = alarmsOn('ApproximateNumberOfMessagesVisible');
     const queueOf = (a: { Dimensions: { Value: { 'Fn::GetAtt': string[] } }[] }) =>
-      a.Dimensions[0]?.Value['Fn::GetAtt'][0];
+      a.Dimensions[0]?.Value['Fn::GetAtt'][0] ?? '';
+    const thresholds = Object.fromEntries(
+      aged.map((a) => [queueOf(a).replace(/[0-9A-F]{8}$/, ''), a.Threshold]),
+    );
 
     expect([...aged, ...deadLetters].map(queueOf).sort()).toEqual([...queues].sort());
-    expect(aged.map(queueOf).every((q) => /IngestEventsQueue|IngestNotificationsQueue/.test(q ?? ''))).toBe(
-      true,
-    );
-    for (const alarm of aged) expect(alarm).toMatchObject({ Statistic: 'Maximum', Threshold: 900 });
+    expect(thresholds).toEqual({
+      CloudTrailEventBridgeIngestEventsQueue: 900,
+      CloudTrailS3IngestNotificationsQueue: 900,
+      AlertingFindingsQueue: 900,
+      AlertingUndelivered: 3600,
+    });
+    for (const alarm of aged) expect(alarm).toMatchObject({ Statistic: 'Maximum' });
     for (const alarm of deadLetters)
       expect(alarm).toMatchObject({
         Statistic: 'Maximum',

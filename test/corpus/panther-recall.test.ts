@@ -14,6 +14,11 @@
  * figures are given over all positives and over the readable ones (2 GCP
  * records have no protoPayload.methodName and are not audit entries; 20 Azure
  * records are AKS kube-audit diagnostics, a log this project does not read yet).
+ * GCP reaches the 80% aim (issue #5); the misses left include routine
+ * changes a rule would page on (Cloud SQL or bucket updates with no detail,
+ * DNS SOA edits, a Cloud Run invoker for a named user, an instance
+ * setIamPolicy without its policy) and cases that need state one event lacks
+ * (the regions in use, query volume, Tor exit lists).
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,7 +28,7 @@ import { CORPORA_DIR, type CorpusLogType, corpusCoverage } from '../helpers/corp
 /** Measured when each floor was set; raise them as rules are added. */
 const RECALL_FLOORS: Record<CorpusLogType, number> = {
   'AWS.CloudTrail': 0.63, // 86/136
-  'GCP.AuditLog': 0.64, // 58/90; 58 of the 88 readable (65.9%)
+  'GCP.AuditLog': 0.79, // 72/90 (80.0%); 72 of the 88 readable (81.8%)
   'Azure.MonitorActivity': 0.78, // 76/97 (all 97 readable); the misses are AKS kube-audit cases and the Advisor recommendation (no rule by design)
   'Azure.Audit': 0.85, // 12/14
 };

@@ -1,9 +1,9 @@
 /**
  * Predicates for the GCP rules (`rules/gcp/`): reading the IAM policy change an
  * audit entry carries, a VPC firewall rule, a Kubernetes workload spec, a
- * serverless deployment's runtime identity, a BigQuery job's destination and a
- * Workspace admin event's parameters. Each is pure and total: odd input gives
- * `false`, never an exception.
+ * serverless deployment's runtime identity, the destination of a BigQuery job
+ * or a Cloud Storage copy, and a Workspace admin event's parameters. Each is
+ * pure and total: odd input gives `false`, never an exception.
  *
  * Record format: https://cloud.google.com/logging/docs/reference/audit/auditlog/rest/Shared.Types/AuditLog
  */
@@ -391,6 +391,28 @@ export function gcsObjectNamedLikeRansomNote(event: NormalizedEvent, lists: List
   return false;
 }
 
+/** `projects/p/buckets/b/objects/o` → `p`; `undefined` for `projects/_/…` (GCS names no project there). */
+const gcsObjectProject = (name: unknown): string | undefined => {
+  const project = /^projects\/([^/]+)\/buckets\/[^/]+\/objects\//.exec(text(name) ?? '')?.[1];
+  return project === '_' ? undefined : project;
+};
+
+/**
+ * A Cloud Storage read, copy or rewrite whose destination
+ * (`protoPayload.metadata.destination`) names a project explicitly, and that
+ * project is neither the entry's own (`cloud.account`), nor in
+ * `trusted_accounts`, nor in `gcp_trusted_copy_destinations`. Cloud Storage
+ * normally writes `projects/_/buckets/…`, which names no project: such a
+ * destination, or an entry whose own project is unknown, gives `false`.
+ */
+export function gcsObjectCopiedToOtherProject(event: NormalizedEvent, lists: Lists): boolean {
+  const own = event.cloud.account;
+  if (own === 'unknown' || own === '') return false;
+  const destination = gcsObjectProject(asObject(payloadOf(event).metadata)?.destination);
+  if (destination === undefined || isOwnOrTrustedAccount(destination, own, lists)) return false;
+  return !strings(lists.gcp_trusted_copy_destinations).includes(destination.toLowerCase());
+}
+
 // ---------------------------------------------------------------------------
 // Google Workspace admin events (admin.googleapis.com)
 // ---------------------------------------------------------------------------
@@ -426,5 +448,6 @@ export const GCP_PREDICATES: Readonly<Record<string, RulePredicate>> = {
   gcpServerlessRunsAsNewIdentity,
   bigQueryJobWritesToOtherProject,
   gcsObjectNamedLikeRansomNote,
+  gcsObjectCopiedToOtherProject,
   workspaceGroupIsPrivileged,
 };

@@ -142,7 +142,7 @@ describe('PagerDutyDestination', () => {
     expect(time.sleeps).toHaveLength(5);
   });
 
-  it('a 5xx storm beyond the budget: failed, retryable; later updates of the incident held back', async () => {
+  it('a 5xx storm beyond the budget: failed, retryable; the rest of the delivery not attempted (an outage)', async () => {
     const time = virtualTime();
     pagerduty.failNext(1000, 503);
     const s = story();
@@ -161,12 +161,14 @@ describe('PagerDutyDestination', () => {
       [false, true],
     ]);
     expect(result.failed[0]?.error).toMatch(/HTTP 503.*budget/);
-    expect(result.failed[1]?.error).toContain('earlier update');
-    // The resolve was never sent: only the two triggers were tried.
-    expect(
-      pagerduty.requests.every((r) => (r.body as { event_action: string }).event_action === 'trigger'),
-    ).toBe(true);
-    expect(time.sleeps.reduce((a, b) => a + b, 0)).toBeLessThan(2 * 15_000);
+    expect(result.failed[1]?.error).toContain('not attempted: the destination was failing');
+    expect(result.failed[2]?.error).toContain('not attempted: the destination was failing');
+    // Only the first trigger was tried (with its retries): the budget is spent once, not per update.
+    const tried = new Set(
+      pagerduty.requests.map((r) => JSON.stringify((r.body as { dedup_key: string }).dedup_key)),
+    );
+    expect(tried).toEqual(new Set([JSON.stringify(s.opened.incident.key)]));
+    expect(time.sleeps.reduce((a, b) => a + b, 0)).toBeLessThan(15_000);
   });
 
   it('400 invalid event: not retried, not retryable', async () => {

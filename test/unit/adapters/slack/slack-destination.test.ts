@@ -200,7 +200,7 @@ describe('SlackDestination, bot token', () => {
     expect(after.delivered).toHaveLength(1);
   });
 
-  it('a 5xx storm beyond the budget fails the update as retryable and holds back the later ones', async () => {
+  it('a 5xx storm beyond the budget fails the update as retryable and attempts nothing more in that delivery', async () => {
     const time = virtualTime();
     const destination = new SlackDestination({
       credentials: async () => ({ botToken: slack.botToken, channel: slack.channel }),
@@ -209,16 +209,19 @@ describe('SlackDestination, bot token', () => {
     });
     slack.failNext(100, { kind: 'http', status: 503 });
     const s = story();
+    const other = story('arn:aws:iam::111122223333:user/trent');
 
-    const result = await destination.deliver([s.opened, s.updated]);
+    const result = await destination.deliver([s.opened, s.updated, other.opened]);
 
     expect(result.delivered).toEqual([]);
-    expect(result.failed.map((f) => [f.revision, f.retryable])).toEqual([
-      [1, true],
-      [2, true],
+    expect(result.failed.map((f) => [f.key === s.opened.incident.key, f.revision, f.retryable])).toEqual([
+      [true, 1, true],
+      [true, 2, true],
+      [false, 1, true],
     ]);
     expect(result.failed[0]?.error).toMatch(/HTTP 503.*budget/);
-    expect(result.failed[1]?.error).toContain('earlier update');
+    expect(result.failed[1]?.error).toContain('not attempted: the destination was failing');
+    expect(result.failed[2]?.error).toContain('not attempted: the destination was failing');
     expect(time.sleeps.reduce((a, b) => a + b, 0)).toBeLessThan(10_000);
   });
 

@@ -12,6 +12,11 @@ import { type LocalDynamo, startLocalDynalite } from '../../../../adapters/dynam
 import { createProfileTable } from '../../../../adapters/dynamodb/profile-store.js';
 import { Alerter, handledRevisionRef } from '../../../../detectors/alerting/alerter.js';
 import { parseAlertingConfig } from '../../../../detectors/alerting/config.js';
+import {
+  type DeadLetter,
+  deadLetterOf,
+  emptyRedriveSummary,
+} from '../../../../detectors/alerting/dead-letter.js';
 import type { IncidentUpdate } from '../../../../detectors/alerting/incident.js';
 import type {
   AlertDestination,
@@ -53,8 +58,10 @@ class RecordingDestination implements AlertDestination {
 
 class CollectedDeadLetters implements DeadLetterSink {
   readonly letters: Array<{ destination: string; keys: string[]; reason: string }> = [];
+  readonly kept: DeadLetter[] = [];
   async put(destination: string, updates: readonly IncidentUpdate[], reason: string): Promise<void> {
     this.letters.push({ destination, keys: updates.map((u) => u.incident.key), reason });
+    for (const update of updates) this.kept.push(deadLetterOf(destination, update, reason, 0));
   }
 }
 
@@ -224,5 +231,32 @@ describe('Alerter', () => {
     clock.now += 4 * 24 * HOUR;
     await alerter.resolveQuiet(3 * 24 * HOUR);
     expect(pager.received.filter((u) => u.change === 'resolved')).toHaveLength(1);
+  });
+
+  it('re-drives a letter as the incident is now: an `opened` page of an incident resolved meanwhile closes it', async () => {
+    const { alerter, pager, deadLetters } = await world();
+    pager.down = true;
+    await alerter.handle([{ ...recon, severity: 'high' }]);
+    const key = deadLetters.kept[0]?.update.incident.key as string;
+    await alerter.setState(key, 'resolved', 'alice@example.com');
+    expect(deadLetters.kept.map((l) => l.update.change)).toEqual(['opened', 'resolved']);
+    pager.down = false;
+    const destinations = new Map([[pager.name, pager as AlertDestination]]);
+    // The letters come back one at a time, oldest first (as a queue may hand them).
+    const first = await alerter.redeliver(
+      [deadLetters.kept[0] as DeadLetter],
+      destinations,
+      emptyRedriveSummary(),
+    );
+    expect(first.map((o) => o.status)).toEqual(['delivered']);
+    expect(pager.received.map((u) => [u.change, u.incident.state])).toEqual([['resolved', 'resolved']]);
+    // The `resolved` letter is now superseded: dropped without sending anything again.
+    const second = await alerter.redeliver(
+      [deadLetters.kept[1] as DeadLetter],
+      destinations,
+      emptyRedriveSummary(),
+    );
+    expect(second.map((o) => o.status)).toEqual(['delivered']);
+    expect(pager.received).toHaveLength(1);
   });
 });

@@ -154,6 +154,53 @@ describe('normalizeGcpAudit: export shapes and partial entries', () => {
   });
 });
 
+describe('normalizeGcpAudit: a caller named only by authenticationInfo.authoritySelector', () => {
+  const withAuth = (authenticationInfo: Record<string, unknown>): Record<string, unknown> => {
+    const record = entry();
+    payloadOf(record).authenticationInfo = authenticationInfo;
+    return record;
+  };
+
+  it('takes a Kubernetes user or an e-mail as the actor when no principal is named', () => {
+    const anonymous = normalizeGcpAudit(withAuth({ authoritySelector: 'system:anonymous' }));
+    expect(anonymous.actor.user).toEqual({
+      uid: 'system:anonymous',
+      name: 'system:anonymous',
+      type: 'Unknown',
+    });
+    expect(ApiActivity.safeParse(anonymous).success).toBe(true);
+    const person = normalizeGcpAudit(withAuth({ authoritySelector: 'bob@example.com' }));
+    expect(person.actor.user).toEqual({ uid: 'bob@example.com', name: 'bob@example.com', type: 'User' });
+  });
+
+  it('never overrides a named principal, a service-account key or a delegation chain', () => {
+    const named = normalizeGcpAudit(
+      withAuth({ principalEmail: 'alice@example.com', authoritySelector: 'system:anonymous' }),
+    );
+    expect(named.actor.user.uid).toBe('alice@example.com');
+    const keyed = normalizeGcpAudit(
+      withAuth({
+        serviceAccountKeyName:
+          '//iam.googleapis.com/projects/p/serviceAccounts/a@p.iam.gserviceaccount.com/keys/k1',
+        authoritySelector: 'system:anonymous',
+      }),
+    );
+    expect(keyed.actor.user.uid).toBeUndefined();
+    const delegated = normalizeGcpAudit(
+      withAuth({
+        serviceAccountDelegationInfo: [{ firstPartyPrincipal: { principalEmail: 'carol@example.com' } }],
+        authoritySelector: 'system:anonymous',
+      }),
+    );
+    expect(delegated.actor.user.uid).toBeUndefined();
+  });
+
+  it('leaves a selector that names a resource, not a principal, out of the actor', () => {
+    const event = normalizeGcpAudit(withAuth({ authoritySelector: 'organizations/123456789012' }));
+    expect(event.actor.user).toEqual({ type: 'Unknown' });
+  });
+});
+
 describe('normalizeCloudTrail: a record without eventTime', () => {
   const record = {
     eventVersion: '1.09',

@@ -252,6 +252,32 @@ describe('kubernetesFromGke', () => {
     expect(kubernetesMethod(role)).toBe('io.k8s.authorization.rbac.v1.clusterroles.create');
   });
 
+  it('names an anonymous caller GKE logs only as authoritySelector, in kubernetes.user and the actor', () => {
+    const anonymous = {
+      ...entry,
+      protoPayload: {
+        ...entry.protoPayload,
+        authenticationInfo: { authoritySelector: 'system:anonymous' },
+        methodName: 'io.k8s.core.v1.configmaps.get',
+        resourceName: 'core/v1/namespaces/kube-system/configmaps/cluster-info',
+        request: undefined,
+      },
+    };
+    expect(kubernetesFromGke(anonymous).user).toEqual({ username: 'system:anonymous' });
+    const event = normalizeGcpAudit(anonymous);
+    expect(event.kubernetes?.user).toEqual({ username: 'system:anonymous' });
+    expect(event.actor.user).toMatchObject({ uid: 'system:anonymous', type: 'Unknown' });
+    // A named principal still wins over the selector.
+    const named = {
+      ...anonymous,
+      protoPayload: {
+        ...anonymous.protoPayload,
+        authenticationInfo: { principalEmail: 'alice@example.com', authoritySelector: 'system:anonymous' },
+      },
+    };
+    expect(kubernetesFromGke(named).user).toEqual({ username: 'alice@example.com' });
+  });
+
   it('leaves non-Kubernetes GCP entries without a kubernetes object', () => {
     const event = normalizeGcpAudit({
       ...entry,
