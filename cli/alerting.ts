@@ -8,27 +8,26 @@
  * read from the command line or the configuration.
  *
  * Endpoints can be pointed elsewhere (a proxy, a local test server) with
- * environment variables: the AWS SDK's own `AWS_ENDPOINT_URL_SECRETS_MANAGER`
- * and `AWS_ENDPOINT_URL_SECURITYHUB`, and `TRAILHOUND_SLACK_API_URL` and
+ * environment variables: the AWS SDK's own `AWS_ENDPOINT_URL_SECRETS_MANAGER`,
+ * `AWS_ENDPOINT_URL_SECURITYHUB` and `AWS_ENDPOINT_URL_EVENTBRIDGE`, and `TRAILHOUND_SLACK_API_URL` and
  * `TRAILHOUND_PAGERDUTY_URL` for the two HTTP APIs.
  */
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { buildDestinations } from '../adapters/alerting/destinations.js';
 import { DynamoIncidentStore } from '../adapters/dynamodb/incident-store.js';
-import { startLocalDynalite } from '../adapters/dynamodb/local-dynalite.js';
-import { createProfileTable, DEFAULT_PROFILE_TABLE } from '../adapters/dynamodb/profile-store.js';
 import { readAlertingConfigDir } from '../adapters/fs/alerting-config.js';
 import { FileDeadLetters } from '../adapters/fs/file-dead-letters.js';
 import { SecretJsonReader } from '../adapters/secrets/secrets-manager.js';
 import { Alerter } from '../detectors/alerting/alerter.js';
 import type { AlertingConfig } from '../detectors/alerting/config.js';
 import type { AlertDestination } from '../detectors/alerting/ports.js';
-import { profilesDir } from './commands/baseline.js';
+import { type LocalTable, openLocalTable } from './commands/baseline.js';
 import { UsageError } from './errors.js';
 
 export interface LocalAlerting {
@@ -57,23 +56,6 @@ function environment(name: string): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
-/** Opens the local incident store: its own dynalite, persisted under the state folder when there is one. */
-export async function openLocalIncidentStore(
-  stateDir: string | undefined,
-): Promise<{ store: DynamoIncidentStore; close(): Promise<void> }> {
-  const local = await startLocalDynalite(stateDir !== undefined ? { path: profilesDir(stateDir) } : {});
-  try {
-    await createProfileTable(local.client, DEFAULT_PROFILE_TABLE);
-  } catch (error) {
-    await local.close();
-    throw error;
-  }
-  return {
-    store: new DynamoIncidentStore({ client: local.client, tableName: DEFAULT_PROFILE_TABLE }),
-    close: () => local.close(),
-  };
-}
-
 export async function openLocalAlerting(options: LocalAlertingOptions): Promise<LocalAlerting> {
   let config: AlertingConfig;
   try {
@@ -81,8 +63,13 @@ export async function openLocalAlerting(options: LocalAlertingOptions): Promise<
   } catch (error) {
     throw new UsageError((error as Error).message, { cause: error });
   }
-  const opened = options.store === undefined ? await openLocalIncidentStore(options.stateDir) : undefined;
-  const store = options.store ?? (opened?.store as DynamoIncidentStore);
+  const opened = options.store === undefined ? await openLocalTable(options.stateDir) : undefined;
+  const store =
+    options.store ??
+    new DynamoIncidentStore({
+      client: (opened as LocalTable).client,
+      tableName: (opened as LocalTable).tableName,
+    });
   const deadLetterDir =
     options.stateDir !== undefined
       ? join(options.stateDir, 'undelivered')
@@ -97,6 +84,8 @@ export async function openLocalAlerting(options: LocalAlertingOptions): Promise<
     : buildDestinations(config.destinations, {
         secrets: new SecretJsonReader(new SecretsManagerClient({})),
         securityHub: securityHubFor(accountId),
+        // The region of a bus given by ARN, else the AWS configuration's.
+        eventBridge: (region) => new EventBridgeClient(region !== undefined ? { region } : {}),
         runbookBaseUrl: config.runbookBaseUrl,
         endpoints: {
           ...(environment('TRAILHOUND_SLACK_API_URL') !== undefined

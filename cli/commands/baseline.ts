@@ -27,12 +27,15 @@ export function profilesDir(stateDir: string): string {
   return join(stateDir, 'profiles');
 }
 
-export interface LocalBaselines {
+export interface LocalBaselines extends LocalTable {
   readonly store: DynamoProfileStore;
-  /** The dynalite client and table, for other stores that share them (incidents). */
+}
+
+/** The local DynamoDB table the CLI keeps profiles, incidents and rate limits in. */
+export interface LocalTable {
   readonly client: DynamoDBClient;
   readonly tableName: string;
-  /** Where the profiles are: the folder, or `in memory`. */
+  /** Where the table is: the folder, or `in memory`. */
   readonly location: string;
   readonly persisted: boolean;
   close(): Promise<void>;
@@ -40,10 +43,10 @@ export interface LocalBaselines {
 
 /**
  * Starts dynalite (persisted under `<stateDir>/profiles`, or in memory without
- * a state folder), makes sure the profile table exists and returns a store on
- * it. Close it when done: it holds the folder's lock.
+ * a state folder) and makes sure the table exists. Close it when done: it
+ * holds the folder's lock.
  */
-export async function openLocalBaselines(stateDir: string | undefined): Promise<LocalBaselines> {
+export async function openLocalTable(stateDir: string | undefined): Promise<LocalTable> {
   const path = stateDir !== undefined ? profilesDir(stateDir) : undefined;
   let local: Awaited<ReturnType<typeof startLocalDynalite>>;
   try {
@@ -59,13 +62,18 @@ export async function openLocalBaselines(stateDir: string | undefined): Promise<
     throw error;
   }
   return {
-    store: new DynamoProfileStore({ client: local.client, tableName: DEFAULT_PROFILE_TABLE }),
     client: local.client,
     tableName: DEFAULT_PROFILE_TABLE,
     location: path ?? 'in memory (discarded at exit; use --state DIR to keep it)',
     persisted: path !== undefined,
     close: () => local.close(),
   };
+}
+
+/** {@link openLocalTable} with the profile store on it. */
+export async function openLocalBaselines(stateDir: string | undefined): Promise<LocalBaselines> {
+  const table = await openLocalTable(stateDir);
+  return { ...table, store: new DynamoProfileStore({ client: table.client, tableName: table.tableName }) };
 }
 
 /**

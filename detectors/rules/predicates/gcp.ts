@@ -10,6 +10,7 @@
 import type { Lists, RulePredicate } from '../../engine/condition.js';
 import type { NormalizedEvent } from '../../schema/event.js';
 import { asList, asObject, isOwnOrTrustedAccount, type Json } from './json.js';
+import { k8sWorkloadEscapesContainer } from './kubernetes.js';
 
 const text = (value: unknown): string | undefined =>
   typeof value === 'string' && value !== '' ? value : undefined;
@@ -205,85 +206,6 @@ export function gcpFirewallOpensAdminPortToWorld(event: NormalizedEvent, lists: 
 }
 
 // ---------------------------------------------------------------------------
-// GKE workloads
-// ---------------------------------------------------------------------------
-
-/** The pod spec of a Pod, a workload controller (Deployment, DaemonSet…) or a CronJob in a request. */
-function podSpecOf(request: Json): Json | undefined {
-  const spec = asObject(request.spec);
-  const kind = text(request.kind);
-  if (spec === undefined) return undefined;
-  if (kind === 'Pod') return spec;
-  if (kind === 'CronJob') {
-    return asObject(asObject(asObject(asObject(spec.jobTemplate)?.spec)?.template)?.spec);
-  }
-  return asObject(asObject(spec.template)?.spec);
-}
-
-const DANGEROUS_CAPABILITIES = new Set([
-  'all',
-  'sys_admin',
-  'sys_ptrace',
-  'sys_module',
-  'dac_read_search',
-  'net_admin',
-  'bpf',
-]);
-
-/** Host paths that give a container the node: its root, kubelet and runtime state, devices, kernel views. */
-const SENSITIVE_HOST_PATHS = [
-  '/',
-  '/etc',
-  '/root',
-  '/home',
-  '/proc',
-  '/sys',
-  '/dev',
-  '/boot',
-  '/var/run',
-  '/run',
-  '/var/lib/kubelet',
-  '/var/lib/docker',
-  '/var/lib/containerd',
-  '/home/kubernetes',
-  '/var/log',
-];
-
-function isSensitiveHostPath(path: string): boolean {
-  const clean = path.length > 1 ? path.replace(/\/+$/, '') : path;
-  return SENSITIVE_HOST_PATHS.some(
-    (root) => clean === root || (root !== '/' && clean.startsWith(`${root}/`)),
-  );
-}
-
-/**
- * A workload that breaks out of container isolation: a privileged container,
- * a dangerous added capability, the host's PID / IPC / network namespace, or a
- * hostPath volume of the node's root, system or runtime directories.
- */
-export function gkeWorkloadEscapesContainer(event: NormalizedEvent): boolean {
-  const spec = podSpecOf(requestOf(event));
-  if (spec === undefined) return false;
-  if (spec.hostPID === true || spec.hostIPC === true || spec.hostNetwork === true) return true;
-  const containers = [
-    ...asList(spec.containers),
-    ...asList(spec.initContainers),
-    ...asList(spec.ephemeralContainers),
-  ];
-  for (const item of containers) {
-    const context = asObject(asObject(item)?.securityContext);
-    if (context?.privileged === true) return true;
-    const added = strings(asList(asObject(context?.capabilities)?.add));
-    if (added.some((cap) => DANGEROUS_CAPABILITIES.has(cap.replace(/^cap_/, '')))) return true;
-  }
-  for (const item of asList(spec.volumes)) {
-    const path = text(asObject(asObject(item)?.hostPath)?.path);
-    if (path !== undefined && isSensitiveHostPath(path)) return true;
-  }
-  return false;
-}
-
-// ---------------------------------------------------------------------------
 // Cloud Functions / Cloud Run runtime identity
 // ---------------------------------------------------------------------------
 
@@ -444,7 +366,8 @@ export const GCP_PREDICATES: Readonly<Record<string, RulePredicate>> = {
   gcpPolicyGrantsPrivilegedRole,
   gcpAuditLoggingReduced,
   gcpFirewallOpensAdminPortToWorld,
-  gkeWorkloadEscapesContainer,
+  // Kept for the deprecated GKE rule's id: the cross-cloud predicate reads the same GKE request.
+  gkeWorkloadEscapesContainer: k8sWorkloadEscapesContainer,
   gcpServerlessRunsAsNewIdentity,
   bigQueryJobWritesToOtherProject,
   gcsObjectNamedLikeRansomNote,
