@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ProfileStoreError } from '../adapters/dynamodb/errors.js';
 import { AlertingConfigError } from '../detectors/alerting/config.js';
 import { DetectorError } from '../detectors/errors.js';
+import { TRAILHOUND_VERSION } from '../detectors/version.js';
 import { registerBaselineCommands } from './commands/baseline.js';
 import { registerBaselineSeedCommand } from './commands/baseline-seed.js';
 import { registerNotifyCommands } from './commands/notify.js';
@@ -14,7 +15,7 @@ const program = new Command()
   .description(
     'Threat detection for cloud audit logs: scan AWS, GCP, Azure and Kubernetes logs, test rules, show baselines, alert',
   )
-  .version('0.1.0')
+  .version(TRAILHOUND_VERSION)
   .exitOverride();
 
 registerScanCommand(program);

@@ -9,11 +9,16 @@
  * - Slack: `{"webhook_url": "https://hooks.slack.com/services/…"}` or
  *   `{"bot_token": "xoxb-…", "channel": "C0123456789"}` (bot mode threads updates);
  * - PagerDuty: `{"routing_key": "<32 characters>"}` (an Events API v2 integration key).
+ *
+ * Security Hub and EventBridge destinations need no secret: the host's AWS
+ * credentials (the function's role, the CLI user's) are used.
  */
+import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import type { DestinationDocument } from '../../detectors/alerting/config.js';
 import type { ForensicQueryOptions } from '../../detectors/alerting/format/forensic-query.js';
 import type { AlertDestination } from '../../detectors/alerting/ports.js';
+import { EventBridgeIncidentDestination } from '../eventbridge/incident-bus.js';
 import type { JsonPostOptions } from '../http/json-post.js';
 import { type PagerDutyCredentials, PagerDutyDestination } from '../pagerduty/pagerduty-destination.js';
 import { SecretError, type SecretValue } from '../secrets/secrets-manager.js';
@@ -33,6 +38,12 @@ export interface DestinationFactoryOptions {
     readonly region: string;
     readonly accountId: string;
   };
+  /**
+   * EventBridge: the client `eventbridge` destinations put incidents with, in
+   * the region of a bus given by ARN (undefined for a bus given by name: the
+   * host's own region).
+   */
+  readonly eventBridge?: (region: string | undefined) => EventBridgeClient;
   readonly runbookBaseUrl?: string | undefined;
   readonly forensic?: ForensicQueryOptions;
   /** Base URLs of the HTTP APIs; local servers in tests. */
@@ -78,6 +89,11 @@ export function partitionOf(region: string): 'aws' | 'aws-cn' | 'aws-us-gov' {
   return 'aws';
 }
 
+/** The region of an event-bus ARN; undefined for a bus given by name. */
+export function eventBusRegion(bus: string): string | undefined {
+  return bus.startsWith('arn:') ? bus.split(':')[3] : undefined;
+}
+
 /** One sender per configured destination, in the configuration's order. */
 export function buildDestinations(
   docs: readonly DestinationDocument[],
@@ -110,6 +126,17 @@ function buildDestination(doc: DestinationDocument, options: DestinationFactoryO
       ...(options.endpoints?.pagerDuty !== undefined ? { baseUrl: options.endpoints.pagerDuty } : {}),
       ...http,
     });
+  if (doc.kind === 'eventbridge') {
+    const client = options.eventBridge?.(eventBusRegion(doc.bus));
+    if (client === undefined)
+      throw new DestinationConfigError(doc.name, 'EventBridge needs an AWS client here');
+    return new EventBridgeIncidentDestination({
+      name: doc.name,
+      client,
+      busName: doc.bus,
+      format: doc.format,
+    });
+  }
   const hub = options.securityHub?.(doc.region);
   if (hub === undefined)
     throw new DestinationConfigError(doc.name, 'Security Hub needs an AWS client and account here');

@@ -47,7 +47,9 @@ export const UNDELIVERED_MAX_AGE = Duration.hours(1);
  */
 export function secretResources(scope: Construct, settings: AlertingConfig): string[] {
   const stack = Stack.of(scope);
-  const refs = settings.destinations.flatMap((d) => (d.kind === 'securityhub' ? [] : [d.secret]));
+  const refs = settings.destinations.flatMap((d) =>
+    d.kind === 'slack' || d.kind === 'pagerduty' ? [d.secret] : [],
+  );
   return [...new Set(refs)].map((ref) =>
     ref.startsWith('arn:')
       ? ref
@@ -83,6 +85,26 @@ export function securityHubProductArns(scope: Construct, settings: AlertingConfi
 }
 
 /**
+ * The event buses the configured `eventbridge` destinations put incidents on,
+ * as IAM resources: an ARN as given (a bus of another account also needs its
+ * own resource policy to let this account in); a name as the ARN of that bus
+ * in this account and region.
+ */
+export function incidentBusArns(scope: Construct, settings: AlertingConfig): string[] {
+  const stack = Stack.of(scope);
+  const buses = settings.destinations.flatMap((d) => (d.kind === 'eventbridge' ? [d.bus] : []));
+  return [
+    ...new Set(
+      buses.map((bus) =>
+        bus.startsWith('arn:')
+          ? bus
+          : stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: bus }),
+      ),
+    ),
+  ];
+}
+
+/**
  * Findings to people (`functions/alert-dispatch.ts`, `functions/alert-housekeeping.ts`):
  *
  * - a route of the {@link Destinations} puts every finding event on a queue
@@ -97,7 +119,8 @@ export function securityHubProductArns(scope: Construct, settings: AlertingConfi
  *   suppressions.
  * - both functions carry the alerting folder in a layer of its own
  *   ({@link AlertingConfigLayer}), and may read exactly the secrets it names
- *   and import into Security Hub only when it configures Security Hub.
+ *   import into Security Hub only when it configures Security Hub, and put
+ *   events only on the buses its `eventbridge` destinations name.
  */
 export class Alerting extends Construct implements MonitoredIngest {
   /** No audit-log source: the dead-man alarms watch the ingests that feed the findings. */
@@ -193,10 +216,12 @@ export class Alerting extends Construct implements MonitoredIngest {
 
     const secrets = secretResources(this, settings);
     const productArns = securityHubProductArns(this, settings);
+    const busArns = incidentBusArns(this, settings);
     for (const fn of [this.dispatcher, this.housekeeping]) {
       // Secrets under the default aws/secretsmanager key need no KMS grant; see cdk/README.md for a key of your own.
       if (secrets.length > 0) fn.allow(['secretsmanager:GetSecretValue'], secrets);
       if (productArns.length > 0) fn.allow(['securityhub:BatchImportFindings'], productArns);
+      if (busArns.length > 0) fn.allow(['events:PutEvents'], busArns);
     }
 
     this.functions = [this.dispatcher.function, this.housekeeping.function];

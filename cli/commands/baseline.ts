@@ -161,6 +161,9 @@ const FEATURE_TITLES: Record<FeatureName, string> = {
   region: 'regions',
   client: 'clients',
   resource: 'resources',
+  executable: 'executables',
+  destination: 'destinations',
+  path: 'paths',
 };
 
 const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];

@@ -1,14 +1,24 @@
+import { findingToOcsf } from '../../detectors/alerting/format/ocsf.js';
 import type { Finding } from '../../detectors/schema/finding.js';
+import { TRAILHOUND_VERSION } from '../../detectors/version.js';
 
-export type OutputFormat = 'table' | 'json' | 'ndjson';
-export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'json', 'ndjson'];
+export type OutputFormat = 'table' | 'json' | 'ndjson' | 'ocsf';
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['table', 'json', 'ndjson', 'ocsf'];
 
 const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
 
-/** Renders findings for humans (table) or machines (json: one array; ndjson: one finding per line). */
+/**
+ * Renders findings for humans (table) or machines (json: one array; ndjson:
+ * one finding per line; ocsf: one OCSF 1.1 Detection Finding per line, for
+ * OCSF consumers).
+ */
 export function renderFindings(findings: readonly Finding[], format: OutputFormat, color: boolean): string {
   if (format === 'json') return `${JSON.stringify(findings, null, 2)}\n`;
   if (format === 'ndjson') return findings.map((f) => `${JSON.stringify(f)}\n`).join('');
+  if (format === 'ocsf')
+    return findings
+      .map((f) => `${JSON.stringify(findingToOcsf(f, { productVersion: TRAILHOUND_VERSION }))}\n`)
+      .join('');
   return renderTable(findings, color);
 }
 

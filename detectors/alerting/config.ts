@@ -22,6 +22,14 @@ const SecretRef = z
   .min(1)
   .describe('Secrets Manager secret id or ARN holding the credentials as JSON.');
 
+/** An EventBridge event bus: its name, or its ARN (a bus of another account or region). */
+const EventBusRef = z
+  .string()
+  .regex(
+    /^([A-Za-z0-9._\-/]{1,256}|arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[A-Za-z0-9._\-/]{1,256})$/,
+    'an event bus is a name (letters, digits, . _ - /) or an event-bus ARN',
+  );
+
 export const DestinationDocument = z.discriminatedUnion('kind', [
   z
     .object({
@@ -45,6 +53,16 @@ export const DestinationDocument = z.discriminatedUnion('kind', [
       kind: z.literal('securityhub'),
       /** Region of the Security Hub to import into; default: the deployment's. */
       region: z.string().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      name: DestinationName,
+      kind: z.literal('eventbridge'),
+      /** The event bus incidents are put on: a name (this account and region) or an ARN (another's). */
+      bus: EventBusRef,
+      /** The form of each event's `detail`; `ocsf` (an OCSF 1.1 Detection Finding) is the only one so far. */
+      format: z.enum(['ocsf']).default('ocsf'),
     })
     .strict(),
 ]);

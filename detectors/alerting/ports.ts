@@ -1,15 +1,15 @@
 /**
  * What alerting needs from the world, declared here and implemented outside
  * `detectors/`: DynamoDB for incidents and rate limits (dynalite locally),
- * Slack, PagerDuty and Security Hub senders, an SQS dead-letter queue (a file
- * locally). The Lambda functions and `trailhound scan --notify` use the same
- * implementations.
+ * Slack, PagerDuty, Security Hub and EventBridge senders, an SQS dead-letter
+ * queue (a file locally). The Lambda functions and `trailhound scan --notify`
+ * use the same implementations.
  */
 import type { Finding } from '../schema/finding.js';
 import type { Incident, IncidentUpdate } from './incident.js';
 
 /** The kinds of destination an {@link AlertDestination} can be. */
-export type DestinationKind = 'slack' | 'pagerduty' | 'securityhub';
+export type DestinationKind = 'slack' | 'pagerduty' | 'securityhub' | 'eventbridge';
 
 /** One update that reached the destination. */
 export interface DeliveredUpdate {

@@ -257,6 +257,41 @@ describe('Alerting with another alerting.yml', () => {
         secretArn('soc/webhook'),
       ]);
       expect(statements.flatMap(actionsOf).filter((a) => a.startsWith('securityhub:'))).toEqual([]);
+      // No eventbridge destination: no bus to put on.
+      expect(statements.flatMap(actionsOf)).not.toContain('events:PutEvents');
+    },
+  );
+
+  it.each(['AlertingDispatchRole', 'AlertingHousekeepingRole'])(
+    '%s: puts events only on the buses the eventbridge destinations name (a name as its ARN here, an ARN as given)',
+    (role) => {
+      const withBuses = alertingFolder(
+        [
+          'destinations:',
+          '  - { name: soc, kind: slack, secret: soc/webhook }',
+          '  - { name: incidents, kind: eventbridge, bus: trailhound-incidents }',
+          '  - { name: lake, kind: eventbridge, bus: "arn:aws:events:us-east-1:444455556666:event-bus/security-lake", format: ocsf }',
+          '  - { name: incidents-again, kind: eventbridge, bus: trailhound-incidents }',
+          'routes:',
+          '  - { destination: incidents }',
+          '  - { destination: lake, min_severity: high }',
+          '',
+        ].join('\n'),
+      );
+      const statements = policyStatements(
+        synthesize({ ...FULL_CONTEXT, alertingDir: withBuses }).detectionTemplate,
+        role,
+      );
+
+      expect(statementFor(statements, 'events:PutEvents')).toEqual({
+        Effect: 'Allow',
+        Action: 'events:PutEvents',
+        Resource: [
+          'arn:aws:events:eu-west-1:111122223333:event-bus/trailhound-incidents',
+          'arn:aws:events:us-east-1:444455556666:event-bus/security-lake',
+        ],
+      });
+      expect(JSON.stringify(statements)).not.toMatch(/event-bus\/\*/);
     },
   );
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { OcsfDetectionFinding } from '../../detectors/alerting/format/ocsf.js';
 import { Finding } from '../../detectors/schema/finding.js';
 import { runCli } from '../helpers/cli.js';
 import { loadFixture } from '../helpers/fixtures.js';
@@ -148,6 +149,37 @@ describe('trailhound scan', () => {
     expect(runCli(['scan', join(dir, 'trail'), '--quiet']).stdout).toMatch(
       /HIGH\s+75\s+CloudTrail trail stopped or deleted/,
     );
+  });
+
+  it('writes each finding as an OCSF Detection Finding with --format ocsf', () => {
+    const result = runCli(['scan', join(dir, 'trail'), '--format', 'ocsf', '--quiet']);
+    expect(result.status).toBe(0);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const finding = OcsfDetectionFinding.parse(JSON.parse(lines[0]!));
+    const plain = Finding.parse(
+      JSON.parse(runCli(['scan', join(dir, 'trail'), '--format', 'ndjson', '--quiet']).stdout),
+    );
+    expect(finding).toMatchObject({
+      class_uid: 2004,
+      activity_name: 'Create',
+      type_uid: 200401,
+      severity: 'High',
+      status: 'New',
+      risk_score: 75,
+      metadata: { version: '1.1.0', product: { name: 'Trailhound' }, log_name: 'findings' },
+      finding_info: {
+        uid: plain.finding_uid,
+        title: 'CloudTrail trail stopped or deleted',
+        analytic: { uid: 'aws.defense-evasion.cloudtrail-logging-stopped', type: 'Rule' },
+        related_events: [{ uid: 'e1' }, { uid: 'e2' }],
+        first_seen_time: plain.first_seen,
+        last_seen_time: plain.last_seen,
+      },
+      cloud: { provider: 'AWS', account: { uid: '111122223333' }, region: 'us-east-1' },
+      actor: { user: { uid: 'arn:aws:iam::111122223333:role/ci/ci-deploy' }, session: { uid: 'deploy-42' } },
+    });
+    expect(finding.finding_info.attacks.map((a) => a.tactic?.uid)).toContain('TA0005');
   });
 
   it('exits 2 on usage errors and unreadable inputs', () => {

@@ -12,7 +12,9 @@ import { makeFinding } from './findings.js';
 
 export const T0 = Date.parse('2025-03-01T10:00:00.000Z');
 export const ACCOUNT = '111122223333';
-export const ALICE = `arn:aws:iam::${ACCOUNT}:user/alice`;
+/** The ARN of IAM user `name` in {@link ACCOUNT}. */
+export const user = (name: string) => `arn:aws:iam::${ACCOUNT}:user/${name}`;
+export const ALICE = user('alice');
 
 type FindingOverrides = Partial<Omit<Finding, 'rule' | 'cloud' | 'actor' | 'evidence'>> & {
   rule?: Partial<Finding['rule']>;

@@ -15,15 +15,18 @@ import { join } from 'node:path';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecurityHubClient } from '@aws-sdk/client-securityhub';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
 import { DynamoIncidentStore } from '../../adapters/dynamodb/incident-store.js';
 import { type LocalDynamo, startLocalDynalite } from '../../adapters/dynamodb/local-dynalite.js';
 import { createProfileTable } from '../../adapters/dynamodb/profile-store.js';
 import type { Finding } from '../../detectors/schema/finding.js';
+import { sqsEvent, sqsRecord } from './aws-events.js';
 import { type FakeAws, startFakeAws } from './fake-aws-server.js';
 import { type FakePagerDuty, startFakePagerDuty } from './fake-pagerduty-server.js';
 import { type FakeSecurityHub, startFakeSecurityHub } from './fake-securityhub-server.js';
 import { type FakeSlack, startFakeSlack } from './fake-slack-server.js';
 import { type FakeQueue, type FakeSqs, startFakeSqs } from './fake-sqs-server.js';
+import type { FunctionSetup } from './lambda.js';
 import { fastRetryStrategy } from './throttling-proxy.js';
 
 export const ACCOUNT = '111122223333';
@@ -36,6 +39,8 @@ export const PAGERDUTY_SECRET = `${SECRET_ARN}/pagerduty-Ij56Kl`;
 /** The credentials every test SDK client signs with (the local servers want a SigV4 header). */
 export const TEST_CREDENTIALS = { accessKeyId: 'AKIDALERTINGTEST', secretAccessKey: 'alerting-test' };
 const QUEUE_NAME = 'trailhound-alert-dead-letters';
+/** The queue the findings bus delivers finding events to, for the alert dispatcher. */
+export const FINDINGS_QUEUE_ARN = `arn:aws:sqs:${REGION}:${ACCOUNT}:trailhound-alert-findings`;
 
 export interface AlertingWorld {
   readonly aws: FakeAws;
@@ -179,6 +184,35 @@ export function alertingDir(files: { alerting: string; suppressions?: string }):
   writeFileSync(join(dir, 'alerting.yml'), files.alerting);
   if (files.suppressions !== undefined) writeFileSync(join(dir, 'suppressions.yml'), files.suppressions);
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * The environment and clients the alert functions (`alert-dispatch`,
+ * `alert-housekeeping`) are loaded with against `world`, reading their
+ * configuration from `alertingDir`.
+ */
+export function alertFunctionSetup(world: AlertingWorld, alertingDir: string): FunctionSetup {
+  return {
+    env: {
+      PROFILE_TABLE_NAME: TABLE,
+      ALERTING_DIR: alertingDir,
+      DEAD_LETTER_QUEUE_URL: world.queueUrl,
+      DEPLOYMENT_ACCOUNT_ID: ACCOUNT,
+      AWS_REGION: REGION,
+    },
+    clients: {
+      dynamodb: world.dynamo.client,
+      secretsManager: world.clients.secretsManager,
+      sqs: world.clients.sqs,
+      securityHub: () => world.clients.securityHub,
+    },
+    outside: { slackApi: world.slack.apiBaseUrl, pagerDuty: world.pagerDuty.endpoint },
+  };
+}
+
+/** Message bodies (e.g. {@link findingEvent}s) as one SQS batch from the findings queue. */
+export function findingsBatch(bodies: readonly string[]): SQSEvent {
+  return sqsEvent(bodies.map((body) => sqsRecord(body, FINDINGS_QUEUE_ARN)));
 }
 
 /** A finding as the findings bus delivers it to the alert queue: an EventBridge event. */

@@ -15,8 +15,8 @@
  * whatever credentials the test client has); its access key id is recorded.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readBody, sendText, sigV4AccessKeyId, startLocalServer } from './local-server.js';
 
 export interface AwsCall {
   readonly service: 'secretsmanager' | 'sts';
@@ -43,15 +43,9 @@ export async function startFakeAws(options: FakeAwsOptions = {}): Promise<FakeAw
   const secrets = new Map<string, { value: string; versionId: string; created: number }>();
   const calls: AwsCall[] = [];
 
-  const server: Server = createServer((req, res) => {
-    void handle(req, res).catch((error: unknown) => send(res, 500, 'text/plain', String(error)));
-  });
-
   async function handle(req: IncomingMessage, res: ServerResponse) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
-    const accessKeyId = /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1];
+    const text = (await readBody(req)).toString('utf8');
+    const accessKeyId = sigV4AccessKeyId(req);
     if (accessKeyId === undefined)
       return send(
         res,
@@ -102,29 +96,21 @@ export async function startFakeAws(options: FakeAwsOptions = {}): Promise<FakeAw
     );
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const local = await startLocalServer(handle, {
+    onError: (error, _req, res) => send(res, 500, 'text/plain', String(error)),
+  });
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: local.endpoint,
     calls,
     putSecret(arn, value) {
       secrets.set(arn, { value, versionId: randomUUID(), created: Date.now() });
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
+    close: local.close,
   };
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string): void {
-  res.writeHead(status, {
-    'content-type': type,
-    'content-length': Buffer.byteLength(body),
-    'x-amzn-requestid': randomUUID(),
-  });
-  res.end(body);
+function send(res: ServerResponse, status: number, contentType: string, body: string): void {
+  sendText(res, status, body, { contentType, requestIdHeader: 'x-amzn-requestid' });
 }
 
 function jsonError(res: ServerResponse, type: string, message: string): void {

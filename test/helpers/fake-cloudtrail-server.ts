@@ -11,8 +11,8 @@
  *
  * Events are made from CloudTrail records (e.g. the sample generator's) by {@link toLookupEvent}.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readBody, sendJson, startLocalServer } from './local-server.js';
 import { decodePageToken, encodePageToken } from './page-tokens.js';
 
 export interface LookupEvent {
@@ -107,15 +107,8 @@ export async function startFakeCloudTrail(
   const started = Date.now();
   let lookups = 0;
 
-  const server: Server = createServer((req, res) => {
-    void handle(req, res).catch((error: unknown) => {
-      send(res, 500, { __type: 'InternalFailure', message: String(error) });
-    });
-  });
-
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = await readBody(req);
     const target = String(req.headers['x-amz-target'] ?? '');
     if (req.method !== 'POST' || req.url !== '/') {
       send(res, 404, { __type: 'UnknownOperationException', message: `${req.method} ${req.url}` });
@@ -127,7 +120,7 @@ export async function startFakeCloudTrail(
     }
     let body: LookupRequest['body'];
     try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as LookupRequest['body'];
+      body = JSON.parse(raw.toString('utf8') || '{}') as LookupRequest['body'];
     } catch {
       send(res, 400, { __type: 'SerializationException', message: 'body is not JSON' });
       return;
@@ -197,19 +190,16 @@ export async function startFakeCloudTrail(
     send(res, 200, { Events: page, ...(next !== undefined ? { NextToken: next } : {}) });
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const local = await startLocalServer(handle, {
+    onError: (error, _req, res) => send(res, 500, { __type: 'InternalFailure', message: String(error) }),
+  });
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: local.endpoint,
     requests,
     setEvents(next) {
       served = sortNewestFirst(next);
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
+    close: local.close,
   };
 }
 
@@ -237,11 +227,8 @@ function matches(event: LookupEvent, attribute: { AttributeKey: string; Attribut
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/x-amz-json-1.1',
-    'content-length': Buffer.byteLength(text),
-    'x-amzn-requestid': `req-${Math.random().toString(16).slice(2)}`,
+  sendJson(res, status, body, {
+    contentType: 'application/x-amz-json-1.1',
+    headers: { 'x-amzn-requestid': `req-${Math.random().toString(16).slice(2)}` },
   });
-  res.end(text);
 }

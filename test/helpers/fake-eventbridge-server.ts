@@ -31,8 +31,15 @@
  * `MissingAuthenticationTokenException`, unrecorded); its access key id is recorded.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  FailurePlan,
+  type RequestFailure,
+  readBody,
+  sendJson,
+  sigV4AccessKeyId,
+  startLocalServer,
+} from './local-server.js';
 
 /** A `PutEventsRequestEntry` as it arrives on the wire. */
 export interface PutEventsEntry {
@@ -128,18 +135,11 @@ export async function startFakeEventBridge(): Promise<FakeEventBridge> {
   const events: AcceptedEvent[] = [];
   const seen = new Map<string, number>();
   let plan: EntryFailurePlan | undefined;
-  let requestFailure: { remaining: number; status: number; type: string; message: string } | undefined;
-
-  const server: Server = createServer((req, res) => {
-    void handle(req, res).catch((error: unknown) =>
-      send(res, 500, { __type: 'InternalException', message: String(error) }),
-    );
-  });
+  const requestFailures = new FailurePlan<RequestFailure>();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const accessKeyId = /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1];
+    const raw = await readBody(req);
+    const accessKeyId = sigV4AccessKeyId(req);
     if (accessKeyId === undefined)
       return send(res, 403, {
         __type: 'MissingAuthenticationTokenException',
@@ -155,7 +155,7 @@ export async function startFakeEventBridge(): Promise<FakeEventBridge> {
       });
     let body: { Entries?: unknown };
     try {
-      body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { Entries?: unknown };
+      body = JSON.parse(raw.toString('utf8') || '{}') as { Entries?: unknown };
     } catch {
       return send(res, 400, { __type: 'SerializationException', message: 'body is not JSON' });
     }
@@ -175,10 +175,9 @@ export async function startFakeEventBridge(): Promise<FakeEventBridge> {
       send(res, status, { __type: type, message });
     };
 
-    if (requestFailure !== undefined && requestFailure.remaining > 0) {
-      requestFailure.remaining -= 1;
+    const requestFailure = requestFailures.take();
+    if (requestFailure !== undefined)
       return fail(requestFailure.status, requestFailure.type, requestFailure.message);
-    }
     if (entries.length < 1 || entries.length > MAX_ENTRIES)
       return fail(
         400,
@@ -215,23 +214,20 @@ export async function startFakeEventBridge(): Promise<FakeEventBridge> {
     send(res, 200, { FailedEntryCount: call.failedEntryCount, Entries: results });
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const local = await startLocalServer(handle, {
+    onError: (error, _req, res) => send(res, 500, { __type: 'InternalException', message: String(error) }),
+  });
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: local.endpoint,
     calls,
     events,
     failEntries(next) {
       plan = next;
     },
     failNextRequests(count, status, type, message = type) {
-      requestFailure = { remaining: count, status, type, message };
+      requestFailures.replace(count, { status, type, message });
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
+    close: local.close,
   };
 }
 
@@ -267,11 +263,8 @@ function validate(entry: PutEventsEntry): { ErrorCode: EntryErrorCode; ErrorMess
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/x-amz-json-1.1',
-    'content-length': Buffer.byteLength(text),
-    'x-amzn-requestid': randomUUID(),
+  sendJson(res, status, body, {
+    contentType: 'application/x-amz-json-1.1',
+    requestIdHeader: 'x-amzn-requestid',
   });
-  res.end(text);
 }

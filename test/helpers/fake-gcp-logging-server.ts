@@ -26,8 +26,8 @@
  *   (see {@link checkServiceAccountJwt}).
  */
 import { createPublicKey, randomBytes, verify } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readBody, sendJson, startLocalServer } from './local-server.js';
 import { decodePageToken, encodePageToken } from './page-tokens.js';
 
 export type LogEntry = Record<string, unknown> & { insertId: string; logName: string; timestamp: string };
@@ -109,14 +109,8 @@ export async function startFakeGcpLogging(
   const issuedTokens = new Set<string>();
   let lists = 0;
 
-  const server: Server = createServer((req, res) => {
-    void handle(req, res).catch((error: unknown) => sendError(res, 500, 'INTERNAL', String(error)));
-  });
-
   async function handle(req: IncomingMessage, res: ServerResponse) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
+    const text = (await readBody(req)).toString('utf8');
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     if (req.method === 'POST' && url.pathname === '/v2/entries:list') return list(req, res, url, text);
     if (req.method === 'POST' && url.pathname === '/v1/token') return sts(req, res, text);
@@ -199,7 +193,7 @@ export async function startFakeGcpLogging(
     );
     const next =
       offset + page.length < matching.length ? encodePageToken(queryKey, offset + page.length) : undefined;
-    sendJson(res, 200, { entries: out, ...(next !== undefined ? { nextPageToken: next } : {}) });
+    sendGoogleJson(res, 200, { entries: out, ...(next !== undefined ? { nextPageToken: next } : {}) });
   }
 
   /** STS token exchange: checks the AWS-signed GetCallerIdentity request it is given. */
@@ -217,14 +211,14 @@ export async function startFakeGcpLogging(
     const expected = options.sts;
     if (expected === undefined) {
       record(false, 'no STS configured');
-      return sendJson(res, 400, { error: 'invalid_request', error_description: 'STS not configured' });
+      return sendGoogleJson(res, 400, { error: 'invalid_request', error_description: 'STS not configured' });
     }
     let subject: { url?: string; method?: string; headers?: Array<{ key: string; value: string }> };
     try {
       subject = JSON.parse(decodeURIComponent(form.subject_token ?? ''));
     } catch {
       record(false, 'subject token is not URL-encoded JSON');
-      return sendJson(res, 400, { error: 'invalid_grant', error_description: 'bad subject token' });
+      return sendGoogleJson(res, 400, { error: 'invalid_grant', error_description: 'bad subject token' });
     }
     const header = (name: string) => subject.headers?.find((h) => h.key.toLowerCase() === name)?.value;
     const problems = [
@@ -239,12 +233,12 @@ export async function startFakeGcpLogging(
     ].filter(Boolean);
     if (problems.length > 0) {
       record(false, `wrong ${problems.join(', ')}`);
-      return sendJson(res, 400, { error: 'invalid_grant', error_description: problems.join(', ') });
+      return sendGoogleJson(res, 400, { error: 'invalid_grant', error_description: problems.join(', ') });
     }
     const token = `sts-${randomBytes(8).toString('hex')}`;
     issuedTokens.add(token);
     record(true, token);
-    sendJson(res, 200, {
+    sendGoogleJson(res, 200, {
       access_token: token,
       issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
       token_type: 'Bearer',
@@ -267,15 +261,19 @@ export async function startFakeGcpLogging(
     });
     if (!ok) return sendError(res, 401, 'UNAUTHENTICATED', 'invalid federated token');
     issuedTokens.add(token);
-    sendJson(res, 200, { accessToken: token, expireTime: new Date(Date.now() + 3_600_000).toISOString() });
+    sendGoogleJson(res, 200, {
+      accessToken: token,
+      expireTime: new Date(Date.now() + 3_600_000).toISOString(),
+    });
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const local = await startLocalServer(handle, {
+    onError: (error, _req, res) => sendError(res, 500, 'INTERNAL', String(error)),
+  });
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: local.endpoint,
     host: '127.0.0.1',
-    port,
+    port: local.port,
     requests,
     tokenExchanges,
     issuedTokens,
@@ -285,11 +283,7 @@ export async function startFakeGcpLogging(
     addEntries(more) {
       served = sortByTime([...served, ...more]);
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
+    close: local.close,
   };
 }
 
@@ -382,13 +376,8 @@ function compileFilter(filter: string): (entry: LogEntry) => boolean {
   return (entry) => tests.every((test) => test(entry));
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=UTF-8',
-    'content-length': Buffer.byteLength(text),
-  });
-  res.end(text);
+function sendGoogleJson(res: ServerResponse, status: number, body: unknown): void {
+  sendJson(res, status, body, { contentType: 'application/json; charset=UTF-8' });
 }
 
 function sendError(
@@ -398,7 +387,7 @@ function sendError(
   message: string,
   details?: unknown[],
 ): void {
-  sendJson(res, status, {
+  sendGoogleJson(res, status, {
     error: { code: status, message, status: grpcStatus, ...(details ? { details } : {}) },
   });
 }

@@ -22,8 +22,7 @@
  */
 import { createHash, generateKeyPairSync, type KeyObject, randomUUID, sign } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { readBody, sendJson, startLocalServer } from './local-server.js';
 
 export type ColumnType = 'string' | 'datetime' | 'dynamic' | 'long' | 'int' | 'real' | 'bool' | 'guid';
 export interface Column {
@@ -166,15 +165,8 @@ export async function startFakeLogAnalytics(
   const { certificate, key } = selfSignedCertificate();
   let queries = 0;
 
-  const server: Server = createServer({ cert: certificate, key }, (req, res) => {
-    void handle(req, res).catch((error: unknown) =>
-      sendError(res, 500, 'InternalServerError', String(error), 'InternalServerError'),
-    );
-  });
-
   async function handle(req: IncomingMessage, res: ServerResponse) {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = await readBody(req);
     const url = new URL(req.url ?? '/', 'https://127.0.0.1');
     const match = /^\/v1\/workspaces\/([^/]+)\/query$/.exec(url.pathname);
     if (req.method !== 'POST' || match === null)
@@ -199,7 +191,7 @@ export async function startFakeLogAnalytics(
     if (options.workspaces !== undefined && !options.workspaces.includes(request.workspaceId))
       return fail(404, 'WorkspaceNotFoundError', `Workspace ${request.workspaceId} not found`);
     try {
-      Object.assign(request.body, JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      Object.assign(request.body, JSON.parse(raw.toString('utf8')));
     } catch {
       return fail(400, 'BadArgumentError', 'The request body is not JSON');
     }
@@ -210,7 +202,7 @@ export async function startFakeLogAnalytics(
         res,
         429,
         errorBody('ThrottledError', 'Your request was throttled. Please wait and try again.'),
-        { 'retry-after': String(retryAfter) },
+        { ...AZURE_JSON, headers: { 'retry-after': String(retryAfter) } },
       );
     }
     let result: { columns: Column[]; rows: Row[] };
@@ -246,22 +238,30 @@ export async function startFakeLogAnalytics(
       };
     }
     request.returned = rows.length;
-    sendJson(res, 200, {
-      tables: [
-        {
-          name: 'PrimaryResult',
-          columns: result.columns,
-          rows: rows.map((row) => result.columns.map((column) => wireValue(column.type, row[column.name]))),
-        },
-      ],
-      ...(partial !== undefined ? { error: partial } : {}),
-    });
+    sendJson(
+      res,
+      200,
+      {
+        tables: [
+          {
+            name: 'PrimaryResult',
+            columns: result.columns,
+            rows: rows.map((row) => result.columns.map((column) => wireValue(column.type, row[column.name]))),
+          },
+        ],
+        ...(partial !== undefined ? { error: partial } : {}),
+      },
+      AZURE_JSON,
+    );
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const local = await startLocalServer(handle, {
+    tls: { cert: certificate, key },
+    onError: (error, _req, res) =>
+      sendError(res, 500, 'InternalServerError', String(error), 'InternalServerError'),
+  });
   return {
-    endpoint: `https://127.0.0.1:${port}/v1`,
+    endpoint: `${local.endpoint}/v1`,
     certificate,
     requests,
     setRows(table, rows) {
@@ -270,11 +270,7 @@ export async function startFakeLogAnalytics(
     addRows(table, rows) {
       data.set(table, [...(data.get(table) ?? []), ...rows]);
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
+    close: local.close,
   };
 }
 
@@ -696,24 +692,10 @@ function errorBody(code: string, message: string, inner?: string): unknown {
 }
 
 function sendError(res: ServerResponse, status: number, code: string, message: string, inner?: string): void {
-  sendJson(res, status, errorBody(code, message, inner));
+  sendJson(res, status, errorBody(code, message, inner), AZURE_JSON);
 }
 
-function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(text),
-    'x-ms-request-id': randomUUID(),
-    ...headers,
-  });
-  res.end(text);
-}
+const AZURE_JSON = { contentType: 'application/json; charset=utf-8', requestIdHeader: 'x-ms-request-id' };
 
 /**
  * A self-signed X.509 v3 certificate for 127.0.0.1 and localhost (RSA 2048,

@@ -21,8 +21,8 @@
  * `Retry-After`, 5xx).
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { FailurePlan, readBody, sendJson, startLocalServer } from './local-server.js';
 
 export type AlertState = 'triggered' | 'acknowledged' | 'resolved';
 
@@ -70,18 +70,10 @@ export async function startFakePagerDuty(): Promise<FakePagerDuty> {
   const routingKey = 'R0UT1NGKEYFAKE0123456789abcdefXY';
   const requests: EnqueueRecord[] = [];
   const alerts: FakeAlert[] = [];
-  const failures: { remaining: number; status: number; retryAfter: string | undefined }[] = [];
-
-  const server: Server = createServer((req, res) => {
-    void handle(req, res).catch((error: unknown) =>
-      send(res, 500, { status: 'error', message: String(error) }),
-    );
-  });
+  const failures = new FailurePlan<{ status: number; retryAfter: string | undefined }>();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks).toString('utf8');
+    const raw = (await readBody(req)).toString('utf8');
     let body: unknown;
     try {
       body = JSON.parse(raw);
@@ -92,18 +84,16 @@ export async function startFakePagerDuty(): Promise<FakePagerDuty> {
     requests.push(record);
     const answer = (status: number, json: Record<string, unknown>, headers: Record<string, string> = {}) => {
       record.status = status;
-      send(res, status, json, headers);
+      sendJson(res, status, json, { headers });
     };
 
-    const injected = failures.find((f) => f.remaining > 0);
-    if (injected !== undefined) {
-      injected.remaining -= 1;
+    const injected = failures.take();
+    if (injected !== undefined)
       return answer(
         injected.status,
         { status: 'error', message: injected.status === 429 ? 'Too Many Requests' : 'Internal Server Error' },
         injected.retryAfter !== undefined ? { 'retry-after': injected.retryAfter } : {},
       );
-    }
     if (req.method !== 'POST' || (req.url ?? '').split('?')[0] !== '/v2/enqueue')
       return answer(404, { status: 'error', message: 'Not Found' });
     if (body === undefined) {
@@ -149,25 +139,22 @@ export async function startFakePagerDuty(): Promise<FakePagerDuty> {
     return answer(202, { status: 'success', message: 'Event processed', dedup_key: dedupKey });
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const local = await startLocalServer(handle, {
+    onError: (error, _req, res) => sendJson(res, 500, { status: 'error', message: String(error) }),
+  });
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: local.endpoint,
     routingKey,
     requests,
     alerts,
     alert: (dedupKey) => [...alerts].reverse().find((a) => a.dedupKey === dedupKey),
     failNext(count, status, retryAfter) {
-      failures.push({ remaining: count, status, retryAfter });
+      failures.add(count, { status, retryAfter });
     },
     clearFailures() {
-      failures.length = 0;
+      failures.clear();
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
+    close: local.close,
   };
 }
 
@@ -211,19 +198,4 @@ function validate(event: Record<string, unknown>): string[] {
       errors.push("'links[].href' is required");
   }
   return errors;
-}
-
-function send(
-  res: ServerResponse,
-  status: number,
-  json: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const text = JSON.stringify(json);
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
 }

@@ -51,15 +51,9 @@
  * `GetObject` bodies cut short ({@link FakeS3.truncateNext}).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import {
-  createServer,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-  type Server,
-  type ServerResponse,
-} from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { crc32 } from 'node:zlib';
+import { FailurePlan, readBody, sendText, sigV4AccessKeyId, startLocalServer } from './local-server.js';
 
 export type S3Operation =
   | 'CreateBucket'
@@ -167,8 +161,9 @@ class S3Error extends Error {
 export async function startFakeS3(options: FakeS3Options = {}): Promise<FakeS3> {
   const buckets = new Map<string, Map<string, S3Object>>();
   const calls: S3Call[] = [];
-  const failures: Array<{ operation: S3Operation; remaining: number; error: S3Error }> = [];
-  const truncations: Array<{ remaining: number; afterBytes: number }> = [];
+  const failures = new FailurePlan<{ operation: S3Operation; error: S3Error }>();
+  /** How many bytes of the next GetObject bodies to send. */
+  const truncations = new FailurePlan<number>();
   for (const bucket of options.buckets ?? []) createBucket(bucket);
 
   function createBucket(bucket: string): Map<string, S3Object> {
@@ -208,18 +203,8 @@ export async function startFakeS3(options: FakeS3Options = {}): Promise<FakeS3> 
     return stored;
   }
 
-  const server: Server = createServer((req, res) => {
-    void handle(req, res).catch((error: unknown) => {
-      const s3Error =
-        error instanceof S3Error ? error : new S3Error(500, 'InternalError', `fake S3: ${String(error)}`);
-      sendError(req, res, s3Error);
-    });
-  });
-
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const raw = Buffer.concat(chunks);
+    const raw = await readBody(req);
     const url = req.url ?? '/';
     const queryAt = url.indexOf('?');
     const path = queryAt < 0 ? url : url.slice(0, queryAt);
@@ -229,7 +214,7 @@ export async function startFakeS3(options: FakeS3Options = {}): Promise<FakeS3> 
     const key =
       slash < 0 || slash === path.length - 1 ? undefined : decodeURIComponent(path.slice(slash + 1));
     const operation = operationOf(req, key, query);
-    const accessKeyId = /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1];
+    const accessKeyId = sigV4AccessKeyId(req);
     const call: S3Call = {
       operation,
       method: req.method ?? '',
@@ -257,11 +242,8 @@ export async function startFakeS3(options: FakeS3Options = {}): Promise<FakeS3> 
         'NotImplemented',
         'A header you provided implies functionality that is not implemented',
       );
-    const failure = failures.find((f) => f.operation === operation && f.remaining > 0);
-    if (failure !== undefined) {
-      failure.remaining -= 1;
-      throw failure.error;
-    }
+    const failure = failures.take((f) => f.operation === operation);
+    if (failure !== undefined) throw failure.error;
 
     switch (operation) {
       case 'CreateBucket':
@@ -416,19 +398,23 @@ export async function startFakeS3(options: FakeS3Options = {}): Promise<FakeS3> 
       ...requestIds(),
     };
     res.writeHead(range === undefined ? 200 : 206, headers);
-    const truncation = req.method === 'GET' ? truncations.find((t) => t.remaining > 0) : undefined;
-    if (truncation === undefined) {
+    const afterBytes = req.method === 'GET' ? truncations.take() : undefined;
+    if (afterBytes === undefined) {
       res.end(body);
       return;
     }
-    truncation.remaining -= 1;
-    res.write(body.subarray(0, Math.min(truncation.afterBytes, body.length - 1)), () => res.destroy());
+    res.write(body.subarray(0, Math.min(afterBytes, body.length - 1)), () => res.destroy());
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const local = await startLocalServer(handle, {
+    onError: (error, req, res) => {
+      const s3Error =
+        error instanceof S3Error ? error : new S3Error(500, 'InternalError', `fake S3: ${String(error)}`);
+      sendError(req, res, s3Error);
+    },
+  });
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: local.endpoint,
     calls,
     createBucket(bucket) {
       createBucket(bucket);
@@ -447,20 +433,15 @@ export async function startFakeS3(options: FakeS3Options = {}): Promise<FakeS3> 
     getObject: (bucket, key) => buckets.get(bucket)?.get(key),
     listKeys: (bucket, prefix = '') => sortedKeys(buckets.get(bucket) ?? new Map(), prefix),
     failNext(operation, count, status, code, message) {
-      failures.push({
+      failures.add(count, {
         operation,
-        remaining: count,
         error: new S3Error(status, code, message ?? DEFAULT_MESSAGES[code] ?? code),
       });
     },
     truncateNext(count, afterBytes) {
-      truncations.push({ remaining: count, afterBytes });
+      truncations.add(count, afterBytes);
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
+    close: local.close,
   };
 }
 
@@ -671,13 +652,10 @@ function send(res: ServerResponse, status: number, headers: Record<string, strin
 }
 
 function sendXml(res: ServerResponse, status: number, body: string): void {
-  const text = `<?xml version="1.0" encoding="UTF-8"?>\n${body}`;
-  res.writeHead(status, {
-    'content-type': 'application/xml',
-    'content-length': Buffer.byteLength(text),
-    ...requestIds(),
+  sendText(res, status, `<?xml version="1.0" encoding="UTF-8"?>\n${body}`, {
+    contentType: 'application/xml',
+    headers: requestIds(),
   });
-  res.end(text);
 }
 
 function sendError(req: IncomingMessage, res: ServerResponse, error: S3Error): void {

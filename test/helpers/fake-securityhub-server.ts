@@ -32,9 +32,15 @@
  * `ThrottlingException`, 500 `InternalException`...). Every request must carry
  * a SigV4 `Authorization` header (else 403).
  */
-import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  FailurePlan,
+  type RequestFailure,
+  readBody,
+  sendJson,
+  sigV4AccessKeyId,
+  startLocalServer,
+} from './local-server.js';
 
 type Json = Record<string, unknown>;
 
@@ -141,17 +147,11 @@ export async function startFakeSecurityHub(options: FakeSecurityHubOptions = {})
   const findings = new Map<string, StoredFinding>();
   const attempts = new Map<string, number>();
   let plan: FindingFailurePlan | undefined;
-  let requestFailure: { remaining: number; status: number; type: string; message: string } | undefined;
-
-  const server: Server = createServer((req, res) => {
-    void handle(req, res).catch((error: unknown) => sendError(res, 500, 'InternalException', String(error)));
-  });
+  const requestFailures = new FailurePlan<RequestFailure>();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
-    const accessKeyId = /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1];
+    const body = await readBody(req);
+    const accessKeyId = sigV4AccessKeyId(req);
     if (accessKeyId === undefined)
       return sendError(res, 403, 'AccessDeniedException', 'Missing Authentication Token');
     if (req.method !== 'POST' || (req.url ?? '').split('?')[0] !== '/findings/import')
@@ -182,10 +182,9 @@ export async function startFakeSecurityHub(options: FakeSecurityHubOptions = {})
       call.errorType = type;
       sendError(res, status, type, message);
     };
-    if (requestFailure !== undefined && requestFailure.remaining > 0) {
-      requestFailure.remaining -= 1;
+    const requestFailure = requestFailures.take();
+    if (requestFailure !== undefined)
       return fail(requestFailure.status, requestFailure.type, requestFailure.message);
-    }
     if (list === undefined) return fail(400, 'InvalidInputException', 'Findings is required.');
     if (list.length > MAX_FINDINGS)
       return fail(400, 'InvalidInputException', `Findings must contain at most ${MAX_FINDINGS} items.`);
@@ -205,7 +204,12 @@ export async function startFakeSecurityHub(options: FakeSecurityHubOptions = {})
       success += 1;
     }
     call.status = 200;
-    send(res, 200, { FailedCount: call.failed.length, SuccessCount: success, FailedFindings: call.failed });
+    sendJson(
+      res,
+      200,
+      { FailedCount: call.failed.length, SuccessCount: success, FailedFindings: call.failed },
+      { requestIdHeader: REQUEST_ID },
+    );
   }
 
   function injected(finding: Json, attempt: number) {
@@ -266,11 +270,12 @@ export async function startFakeSecurityHub(options: FakeSecurityHubOptions = {})
     findings.set(key, replaced);
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const local = await startLocalServer(handle, {
+    onError: (error, _req, res) => sendError(res, 500, 'InternalException', String(error)),
+  });
   const stored = (id: string) => [...findings.values()].find((s) => s.finding.Id === id);
   return {
-    endpoint: `http://127.0.0.1:${port}`,
+    endpoint: local.endpoint,
     calls,
     findings,
     stored,
@@ -284,16 +289,12 @@ export async function startFakeSecurityHub(options: FakeSecurityHubOptions = {})
       findings.clear();
       attempts.clear();
       plan = undefined;
-      requestFailure = undefined;
+      requestFailures.clear();
     },
     failNextRequests(count, status, type, message = type) {
-      requestFailure = { remaining: count, status, type, message };
+      requestFailures.replace(count, { status, type, message });
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
+    close: local.close,
   };
 }
 
@@ -370,22 +371,16 @@ export function validate(finding: Json): { code: string; message: string } | und
   return undefined;
 }
 
-function send(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    'x-amzn-requestid': randomUUID(),
-    ...headers,
-  });
-  res.end(text);
-}
+const REQUEST_ID = 'x-amzn-requestid';
 
 function sendError(res: ServerResponse, status: number, type: string, message: string): void {
-  send(res, status, { Code: type, Message: message }, { 'x-amzn-errortype': type });
+  sendJson(
+    res,
+    status,
+    { Code: type, Message: message },
+    {
+      requestIdHeader: REQUEST_ID,
+      headers: { 'x-amzn-errortype': type },
+    },
+  );
 }

@@ -25,8 +25,8 @@
  * webhook's secret included, so tests can check it never leaks elsewhere),
  * answer status and Slack error.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { FailurePlan, readBody, startLocalServer } from './local-server.js';
 
 export interface SlackPosted {
   readonly via: 'webhook' | 'api';
@@ -95,22 +95,13 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const webhookPath = options.webhookPath ?? '/services/T0TEAM/B0BOT/FAKEwebhookSECRET';
   const messages: SlackPosted[] = [];
   const requests: SlackRequestRecord[] = [];
-  const failures: { remaining: number; failure: SlackFailure; path: string | undefined }[] = [];
+  const failures = new FailurePlan<{ failure: SlackFailure; path: string | undefined }>();
   let clock = 1_715_000_000;
   let sequence = 0;
   const nextTs = () => `${clock}.${String(++sequence).padStart(6, '0')}`;
 
-  const server: Server = createServer((req, res) => {
-    void handle(req, res).catch((error: unknown) => {
-      res.writeHead(500, { 'content-type': 'text/plain' });
-      res.end(String(error));
-    });
-  });
-
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
+    const text = (await readBody(req)).toString('utf8');
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     let body: unknown;
     try {
@@ -141,9 +132,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       res.end(json);
     };
 
-    const injected = failures.find((f) => f.remaining > 0 && (f.path === undefined || f.path === path));
+    const injected = failures.take((f) => f.path === undefined || f.path === path);
     if (injected !== undefined) {
-      injected.remaining -= 1;
       const { failure } = injected;
       if (failure.kind === 'api') return api({ ok: false, error: failure.error });
       return plain(
@@ -217,9 +207,12 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     return api({ ok: false, error: 'unknown_method' });
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
+  const { endpoint, close } = await startLocalServer(handle, {
+    onError: (error, _req, res) => {
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(String(error));
+    },
+  });
   return {
     endpoint,
     apiBaseUrl: `${endpoint}/api`,
@@ -229,17 +222,13 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     messages,
     requests,
     failNext(count, failure, path) {
-      failures.push({ remaining: count, failure, path });
+      failures.add(count, { failure, path });
     },
     clearFailures() {
-      failures.length = 0;
+      failures.clear();
     },
     replies: (parentTs) => messages.filter((m) => m.thread_ts === parentTs),
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
+    close,
   };
 }
 

@@ -28,8 +28,15 @@
  * per request. Every request must carry a SigV4 `Authorization` header.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  FailurePlan,
+  type RequestFailure,
+  readBody,
+  sendJson,
+  sigV4AccessKeyId,
+  startLocalServer,
+} from './local-server.js';
 
 type Json = Record<string, unknown>;
 
@@ -164,12 +171,7 @@ export async function startFakeSqs(): Promise<FakeSqs> {
   let offset = 0;
   const now = () => Date.now() + offset;
   let plan: SqsEntryFailurePlan | undefined;
-  let requestFailure: { remaining: number; status: number; type: string; message: string } | undefined;
-  let endpoint = '';
-
-  const server: Server = createServer((req, res) => {
-    void handle(req, res).catch((error: unknown) => sendError(res, 500, 'InternalError', String(error)));
-  });
+  const requestFailures = new FailurePlan<RequestFailure>();
 
   function queueOf(params: Json): FakeQueue {
     const url = String(params.QueueUrl ?? '');
@@ -377,10 +379,8 @@ export async function startFakeSqs(): Promise<FakeSqs> {
   };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
-    const accessKeyId = /Credential=([^/]+)\//.exec(req.headers.authorization ?? '')?.[1];
+    const body = await readBody(req);
+    const accessKeyId = sigV4AccessKeyId(req);
     if (accessKeyId === undefined)
       return sendError(res, 403, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
     const target = String(req.headers['x-amz-target'] ?? '');
@@ -416,23 +416,22 @@ export async function startFakeSqs(): Promise<FakeSqs> {
       );
     const run = actions[action];
     if (run === undefined) return fail(400, 'UnsupportedOperation', `${target} is not implemented here`);
-    if (requestFailure !== undefined && requestFailure.remaining > 0) {
-      requestFailure.remaining -= 1;
+    const requestFailure = requestFailures.take();
+    if (requestFailure !== undefined)
       return fail(requestFailure.status, requestFailure.type, requestFailure.message);
-    }
     try {
       const result = run(params);
       call.status = 200;
-      send(res, 200, result);
+      sendJson(res, 200, result, AWS_JSON_1_0);
     } catch (error) {
       if (!(error instanceof SqsError)) throw error;
       fail(error.status, error.type, error.message);
     }
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  endpoint = `http://127.0.0.1:${port}`;
+  const { endpoint, close } = await startLocalServer(handle, {
+    onError: (error, _req, res) => sendError(res, 500, 'InternalError', String(error)),
+  });
   return {
     endpoint,
     calls,
@@ -455,38 +454,23 @@ export async function startFakeSqs(): Promise<FakeSqs> {
       plan = next;
     },
     failNextRequests(count, status, type, message = type) {
-      requestFailure = { remaining: count, status, type, message };
+      requestFailures.replace(count, { status, type, message });
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((error) => (error ? reject(error) : resolve()));
-      }),
+    close,
   };
 }
 
-function send(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/x-amz-json-1.0',
-    'content-length': Buffer.byteLength(text),
-    'x-amzn-requestid': randomUUID(),
-    ...headers,
-  });
-  res.end(text);
-}
+const AWS_JSON_1_0 = { contentType: 'application/x-amz-json-1.0', requestIdHeader: 'x-amzn-requestid' };
 
 function sendError(res: ServerResponse, status: number, type: string, message: string): void {
   const fault = status >= 500 ? 'Receiver' : 'Sender';
-  send(
+  sendJson(
     res,
     status,
     { __type: `com.amazonaws.sqs#${type}`, message },
-    { 'x-amzn-query-error': `${QUERY_CODES[type] ?? type};${fault}` },
+    {
+      ...AWS_JSON_1_0,
+      headers: { 'x-amzn-query-error': `${QUERY_CODES[type] ?? type};${fault}` },
+    },
   );
 }

@@ -5,6 +5,23 @@ export const T0 = Date.parse('2026-03-03T09:00:00Z');
 export const MINUTE = 60_000;
 export const HOUR = 60 * MINUTE;
 
+/**
+ * A clock from T0 that the injected sleep moves on, for the HTTP senders'
+ * `sleep` and `clock`: waits are measured (`sleeps`), not waited.
+ */
+export function virtualTime(start = T0) {
+  let now = start;
+  const sleeps: number[] = [];
+  return {
+    sleeps,
+    clock: () => now,
+    sleep: async (ms: number) => {
+      sleeps.push(ms);
+      now += ms;
+    },
+  };
+}
+
 export interface FindingOverrides extends Partial<Omit<Finding, 'rule'>> {
   readonly rule?: Partial<Finding['rule']>;
   /** Shorthand for the ATT&CK tactic of a one-technique finding. */

@@ -19,7 +19,7 @@ import { type AlertingConfig, parseAlertingConfig } from '../../detectors/alerti
 import { parseDeadLetter } from '../../detectors/alerting/dead-letter.js';
 import type { AlertDestination } from '../../detectors/alerting/ports.js';
 import type { Finding } from '../../detectors/schema/finding.js';
-import { ACCOUNT, ALICE, makeAlertFinding, T0 } from '../helpers/alert-findings.js';
+import { ACCOUNT, ALICE, makeAlertFinding, T0, user } from '../helpers/alert-findings.js';
 import {
   type AlertingWorld,
   alertingYaml,
@@ -34,7 +34,6 @@ const MINUTE = 60_000;
 const DAY = 86_400_000;
 const SCANNER = `arn:aws:iam::${ACCOUNT}:role/inventory-scanner`;
 const SUPPRESSION = 'inventory-scanner-discovery';
-const user = (name: string) => `arn:aws:iam::${ACCOUNT}:user/${name}`;
 
 let world: AlertingWorld;
 let config: AlertingConfig;

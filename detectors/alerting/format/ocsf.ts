@@ -10,11 +10,14 @@
  * fields OCSF requires of the class plus those Trailhound always sets), so a
  * consumer's contract is checked where it is produced.
  *
+ * {@link findingToOcsf} maps a single finding, outside any incident, with the
+ * same pieces (`trailhound scan --format ocsf`).
+ *
  * Pure: no SDK import, no environment.
  */
 import { z } from 'zod';
-import type { Finding, Severity } from '../../schema/finding.js';
-import type { Incident, IncidentState, IncidentUpdate } from '../incident.js';
+import type { AttackRef, Finding, Severity } from '../../schema/finding.js';
+import type { IncidentState, IncidentUpdate } from '../incident.js';
 
 export const OCSF_VERSION = '1.1.0';
 const CLASS_UID = 2004;
@@ -138,79 +141,144 @@ export interface OcsfOptions {
   readonly vendorName?: string;
 }
 
-// ── Mapping ─────────────────────────────────────────────────────────────────
+// ── Pieces shared by both forms ────────────────────────────────────────────
 
-function activityOf(update: IncidentUpdate): { id: 1 | 2 | 3; name: 'Create' | 'Update' | 'Close' } {
-  if (update.change === 'opened') return { id: 1, name: 'Create' };
-  if (update.incident.state === 'resolved' && update.change === 'resolved') return { id: 3, name: 'Close' };
-  return { id: 2, name: 'Update' };
-}
+type Activity = { id: 1 | 2 | 3; name: 'Create' | 'Update' | 'Close' };
+const CREATE: Activity = { id: 1, name: 'Create' };
 
-function attacksOf(
-  incident: Incident,
-  finding: Finding | undefined,
-): OcsfDetectionFinding['finding_info']['attacks'] {
-  const tactic = (name: string) => {
-    const uid = TACTIC_UIDS[name.trim().toLowerCase()];
-    return { name, ...(uid !== undefined ? { uid } : {}) };
-  };
-  const attacks: OcsfDetectionFinding['finding_info']['attacks'] = (finding?.attack ?? []).map((a) => ({
-    tactic: tactic(a.tactic),
-    technique: { uid: a.technique_id, name: a.technique_name },
-    version: 'v15',
-  }));
-  const covered = new Set((finding?.attack ?? []).map((a) => a.tactic));
-  for (const name of incident.tactics)
-    if (!covered.has(name)) attacks.push({ tactic: tactic(name), version: 'v15' });
-  return attacks;
-}
+type ClassFields = Pick<
+  OcsfDetectionFinding,
+  | 'activity_id'
+  | 'activity_name'
+  | 'category_uid'
+  | 'category_name'
+  | 'class_uid'
+  | 'class_name'
+  | 'type_uid'
+  | 'type_name'
+>;
 
-/** The OCSF Detection Finding of one incident update. */
-export function toOcsfDetectionFinding(update: IncidentUpdate, options: OcsfOptions): OcsfDetectionFinding {
-  const { incident, finding } = update;
-  const activity = activityOf(update);
-  const severity = SEVERITY_IDS[incident.severity];
-  const status = STATUS_IDS[incident.state];
-  const analyticEntry =
-    (finding !== undefined
-      ? incident.timeline.find((e) => e.finding_uid === finding.finding_uid)
-      : undefined) ?? incident.timeline[0];
-  const analytic = {
-    name: finding?.rule.name ?? analyticEntry?.rule_name ?? 'Trailhound incident',
-    uid: finding?.rule.uid ?? analyticEntry?.rule_uid ?? incident.rules[0] ?? 'trailhound',
-    type_id: 1 as const,
-    type: 'Rule' as const,
-  };
-  const actorUid = incident.group.kind === 'actor' ? incident.group.value : finding?.actor.principal;
-  const resources = [
-    ...(incident.group.kind === 'resource' ? [{ uid: incident.group.value, type: 'Resource' }] : []),
-    ...(finding?.resources ?? []).filter((r) => r.uid !== incident.group.value),
-  ];
-  const out: OcsfDetectionFinding = {
+function classFields(activity: Activity): ClassFields {
+  return {
     activity_id: activity.id,
     activity_name: activity.name,
     category_uid: CATEGORY_UID,
     category_name: 'Findings',
     class_uid: CLASS_UID,
     class_name: 'Detection Finding',
-    type_uid: (CLASS_UID * 100 + activity.id) as 200401 | 200402 | 200403,
+    type_uid: (CLASS_UID * 100 + activity.id) as OcsfDetectionFinding['type_uid'],
     type_name: `Detection Finding: ${activity.name}`,
-    time: incident.updated_at,
-    severity_id: severity.id,
-    severity: severity.name as OcsfDetectionFinding['severity'],
-    status_id: status.id as 1 | 2 | 4,
-    status: status.name as OcsfDetectionFinding['status'],
-    risk_score: Math.round(Math.min(100, Math.max(0, incident.risk_score))),
-    metadata: {
-      version: OCSF_VERSION,
-      product: {
-        name: 'Trailhound',
-        vendor_name: options.vendorName ?? 'Trailhound',
-        version: options.productVersion,
-      },
-      uid: `${incident.key}:${incident.revision}`,
-      log_name: 'incidents',
+  };
+}
+
+function severityFields(severity: Severity): Pick<OcsfDetectionFinding, 'severity_id' | 'severity'> {
+  const mapped = SEVERITY_IDS[severity];
+  return { severity_id: mapped.id, severity: mapped.name as OcsfDetectionFinding['severity'] };
+}
+
+function statusFields(state: IncidentState): Pick<OcsfDetectionFinding, 'status_id' | 'status'> {
+  const mapped = STATUS_IDS[state];
+  return {
+    status_id: mapped.id as OcsfDetectionFinding['status_id'],
+    status: mapped.name as OcsfDetectionFinding['status'],
+  };
+}
+
+const riskScore = (score: number) => Math.round(Math.min(100, Math.max(0, score)));
+
+function metadataOf(options: OcsfOptions, uid: string, logName: string): OcsfDetectionFinding['metadata'] {
+  return {
+    version: OCSF_VERSION,
+    product: {
+      name: 'Trailhound',
+      vendor_name: options.vendorName ?? 'Trailhound',
+      version: options.productVersion,
     },
+    uid,
+    log_name: logName,
+  };
+}
+
+function analyticOf(name: string, uid: string): OcsfDetectionFinding['finding_info']['analytic'] {
+  return { name, uid, type_id: 1, type: 'Rule' };
+}
+
+/** The ATT&CK techniques, then each further tactic (an incident's) that no technique covers. */
+function attacksOf(
+  refs: readonly AttackRef[],
+  tactics: readonly string[] = [],
+): OcsfDetectionFinding['finding_info']['attacks'] {
+  const tactic = (name: string) => {
+    const uid = TACTIC_UIDS[name.trim().toLowerCase()];
+    return { name, ...(uid !== undefined ? { uid } : {}) };
+  };
+  const attacks: OcsfDetectionFinding['finding_info']['attacks'] = refs.map((a) => ({
+    tactic: tactic(a.tactic),
+    technique: { uid: a.technique_id, name: a.technique_name },
+    version: 'v15',
+  }));
+  const covered = new Set(refs.map((a) => a.tactic));
+  for (const name of tactics) if (!covered.has(name)) attacks.push({ tactic: tactic(name), version: 'v15' });
+  return attacks;
+}
+
+function cloudOf(
+  provider: string,
+  account: string,
+  region: string | undefined,
+): OcsfDetectionFinding['cloud'] {
+  return { provider, account: { uid: account }, ...(region !== undefined ? { region } : {}) };
+}
+
+/** `actor` (the principal `uid`, with type and session from the finding) and `src_endpoint`. */
+function actorFields(
+  uid: string | undefined,
+  finding: Finding | undefined,
+): Pick<OcsfDetectionFinding, 'actor' | 'src_endpoint'> {
+  return {
+    ...(uid !== undefined
+      ? {
+          actor: {
+            user: {
+              uid,
+              name: uid.split('/').pop() ?? uid,
+              ...(finding !== undefined ? { type: finding.actor.type } : {}),
+            },
+            ...(finding?.actor.session !== undefined ? { session: { uid: finding.actor.session } } : {}),
+          },
+        }
+      : {}),
+    ...(finding?.actor.ip !== undefined ? { src_endpoint: { ip: finding.actor.ip } } : {}),
+  };
+}
+
+// ── An incident update ──────────────────────────────────────────────────────
+
+function activityOf(update: IncidentUpdate): Activity {
+  if (update.change === 'opened') return CREATE;
+  if (update.incident.state === 'resolved' && update.change === 'resolved') return { id: 3, name: 'Close' };
+  return { id: 2, name: 'Update' };
+}
+
+/** The OCSF Detection Finding of one incident update. */
+export function toOcsfDetectionFinding(update: IncidentUpdate, options: OcsfOptions): OcsfDetectionFinding {
+  const { incident, finding } = update;
+  const analyticEntry =
+    (finding !== undefined
+      ? incident.timeline.find((e) => e.finding_uid === finding.finding_uid)
+      : undefined) ?? incident.timeline[0];
+  const actorUid = incident.group.kind === 'actor' ? incident.group.value : finding?.actor.principal;
+  const resources = [
+    ...(incident.group.kind === 'resource' ? [{ uid: incident.group.value, type: 'Resource' }] : []),
+    ...(finding?.resources ?? []).filter((r) => r.uid !== incident.group.value),
+  ];
+  return {
+    ...classFields(activityOf(update)),
+    time: incident.updated_at,
+    ...severityFields(incident.severity),
+    ...statusFields(incident.state),
+    risk_score: riskScore(incident.risk_score),
+    metadata: metadataOf(options, `${incident.key}:${incident.revision}`, 'incidents'),
     finding_info: {
       uid: incident.key,
       title: incident.title,
@@ -230,27 +298,14 @@ export function toOcsfDetectionFinding(update: IncidentUpdate, options: OcsfOpti
         last_seen_time: e.last_seen,
         severity_id: SEVERITY_IDS[e.severity].id,
       })),
-      analytic,
-      attacks: attacksOf(incident, finding),
+      analytic: analyticOf(
+        finding?.rule.name ?? analyticEntry?.rule_name ?? 'Trailhound incident',
+        finding?.rule.uid ?? analyticEntry?.rule_uid ?? incident.rules[0] ?? 'trailhound',
+      ),
+      attacks: attacksOf(finding?.attack ?? [], incident.tactics),
     },
-    cloud: {
-      provider: incident.group.provider,
-      account: { uid: incident.group.account },
-      ...(finding?.cloud.region !== undefined ? { region: finding.cloud.region } : {}),
-    },
-    ...(actorUid !== undefined
-      ? {
-          actor: {
-            user: {
-              uid: actorUid,
-              name: actorUid.split('/').pop() ?? actorUid,
-              ...(finding !== undefined ? { type: finding.actor.type } : {}),
-            },
-            ...(finding?.actor.session !== undefined ? { session: { uid: finding.actor.session } } : {}),
-          },
-        }
-      : {}),
-    ...(finding?.actor.ip !== undefined ? { src_endpoint: { ip: finding.actor.ip } } : {}),
+    cloud: cloudOf(incident.group.provider, incident.group.account, finding?.cloud.region),
+    ...actorFields(actorUid, finding),
     resources,
     unmapped: {
       trailhound: {
@@ -263,5 +318,57 @@ export function toOcsfDetectionFinding(update: IncidentUpdate, options: OcsfOpti
       },
     },
   };
-  return out;
+}
+
+// ── A finding alone ─────────────────────────────────────────────────────────
+
+/**
+ * The OCSF Detection Finding of one Trailhound finding, outside any incident
+ * (`trailhound scan --format ocsf`): `finding_info.uid` is the finding's
+ * stable id, the activity is always Create and the status New (a scan does
+ * not know what a consumer already holds), and the related events are the
+ * audit events behind it (`evidence.event_uids`). What OCSF 1.1 has no
+ * attribute for (the rule's maturity, the operations, the runbook, the
+ * behavioural analyses) is kept in `unmapped.trailhound`.
+ */
+export function findingToOcsf(finding: Finding, options: OcsfOptions): OcsfDetectionFinding {
+  return {
+    ...classFields(CREATE),
+    time: finding.time,
+    ...severityFields(finding.severity),
+    ...statusFields('open'),
+    risk_score: riskScore(finding.risk_score),
+    metadata: metadataOf(options, finding.finding_uid, 'findings'),
+    finding_info: {
+      uid: finding.finding_uid,
+      title: finding.rule.name,
+      desc: finding.explanation,
+      types: [...new Set(['Trailhound Finding', ...finding.attack.map((a) => a.tactic)])],
+      created_time: finding.time,
+      first_seen_time: finding.first_seen,
+      last_seen_time: finding.last_seen,
+      modified_time: finding.time,
+      related_events: finding.evidence.event_uids.map((uid) => ({ uid })),
+      analytic: analyticOf(finding.rule.name, finding.rule.uid),
+      attacks: attacksOf(finding.attack),
+    },
+    cloud: cloudOf(finding.cloud.provider, finding.cloud.account, finding.cloud.region),
+    ...actorFields(finding.actor.principal, finding),
+    resources: finding.resources,
+    unmapped: {
+      trailhound: {
+        schema_version: finding.schema_version,
+        count: finding.count,
+        rule: {
+          source: finding.rule.source,
+          maturity: finding.rule.maturity,
+          ...(finding.rule.tags !== undefined ? { tags: finding.rule.tags } : {}),
+        },
+        operations: finding.evidence.operations,
+        ...(finding.actor.user_agent !== undefined ? { user_agent: finding.actor.user_agent } : {}),
+        ...(finding.runbook !== undefined ? { runbook: finding.runbook } : {}),
+        ...(finding.anomaly_analyses !== undefined ? { anomaly_analyses: finding.anomaly_analyses } : {}),
+      },
+    },
+  };
 }

@@ -9,25 +9,22 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { parseDeadLetter } from '../../../detectors/alerting/dead-letter.js';
 import type { Finding } from '../../../detectors/schema/finding.js';
-import { ACCOUNT, makeAlertFinding } from '../../helpers/alert-findings.js';
+import { makeAlertFinding, user } from '../../helpers/alert-findings.js';
 import {
   type AlertingWorld,
+  alertFunctionSetup,
   alertingDir,
   alertingYaml,
   findingEvent,
-  REGION,
+  findingsBatch,
   startAlertingWorld,
-  TABLE,
 } from '../../helpers/alerting-world.js';
-import { sqsEvent, sqsRecord } from '../../helpers/aws-events.js';
 import { type CapturedOutput, captureOutput } from '../../helpers/captured-output.js';
 import { lambdaContext, loadFunction } from '../../helpers/lambda.js';
 
 type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
-const FINDINGS_QUEUE_ARN = `arn:aws:sqs:${REGION}:${ACCOUNT}:trailhound-alert-findings`;
 const MINUTE = 60_000;
-const user = (name: string) => `arn:aws:iam::${ACCOUNT}:user/${name}`;
 
 let world: AlertingWorld;
 let config: { dir: string; remove: () => void };
@@ -38,22 +35,7 @@ beforeAll(async () => {
   output = captureOutput();
   world = await startAlertingWorld();
   config = alertingDir({ alerting: alertingYaml() });
-  dispatch = await loadFunction<Handler>('alert-dispatch', {
-    env: {
-      PROFILE_TABLE_NAME: TABLE,
-      ALERTING_DIR: config.dir,
-      DEAD_LETTER_QUEUE_URL: world.queueUrl,
-      DEPLOYMENT_ACCOUNT_ID: ACCOUNT,
-      AWS_REGION: REGION,
-    },
-    clients: {
-      dynamodb: world.dynamo.client,
-      secretsManager: world.clients.secretsManager,
-      sqs: world.clients.sqs,
-      securityHub: () => world.clients.securityHub,
-    },
-    outside: { slackApi: world.slack.apiBaseUrl, pagerDuty: world.pagerDuty.endpoint },
-  });
+  dispatch = await loadFunction<Handler>('alert-dispatch', alertFunctionSetup(world, config.dir));
 });
 
 afterAll(async () => {
@@ -65,7 +47,6 @@ afterAll(async () => {
 beforeEach(() => output.clear());
 
 const context = () => lambdaContext({ functionName: 'trailhound-alert-dispatch' });
-const batch = (bodies: readonly string[]) => sqsEvent(bodies.map((b) => sqsRecord(b, FINDINGS_QUEUE_ARN)));
 
 /** A finding of `name` a few minutes ago (the dispatcher runs on the real clock). */
 function findingOf(name: string, overrides: Parameters<typeof makeAlertFinding>[0] = {}): Finding {
@@ -100,7 +81,7 @@ const notAFinding = JSON.stringify({
 });
 
 describe('alert-dispatch', () => {
-  const firstBatch = batch([
+  const firstBatch = findingsBatch([
     findingEvent(stolenKeys),
     notJson,
     findingEvent(enumeration),
@@ -161,7 +142,7 @@ describe('alert-dispatch', () => {
       pagerDuty: world.pagerDuty.requests.length,
       securityHub: world.securityHub.calls.length,
     };
-    const result = await dispatch(batch(firstBatch.Records.map((r) => r.body)), context());
+    const result = await dispatch(findingsBatch(firstBatch.Records.map((r) => r.body)), context());
 
     expect(result).toEqual({ batchItemFailures: [] });
     expect(world.slack.requests).toHaveLength(sent.slack);
@@ -188,7 +169,7 @@ describe('alert-dispatch', () => {
     });
     const slackMessages = world.slack.messages.length;
 
-    const result = await dispatch(batch([findingEvent(takeover)]), context());
+    const result = await dispatch(findingsBatch([findingEvent(takeover)]), context());
     world.pagerDuty.clearFailures();
 
     expect(result).toEqual({ batchItemFailures: [] });

@@ -12,29 +12,26 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sentRevisionRef } from '../../../detectors/alerting/alerter.js';
 import type { Finding } from '../../../detectors/schema/finding.js';
 import type { HousekeepingReport } from '../../../functions/alert-housekeeping.js';
-import { ACCOUNT, makeAlertFinding } from '../../helpers/alert-findings.js';
+import { ACCOUNT, makeAlertFinding, user } from '../../helpers/alert-findings.js';
 import {
   type AlertingWorld,
+  alertFunctionSetup,
   alertingDir,
   alertingYaml,
   findingEvent,
-  REGION,
+  findingsBatch,
   startAlertingWorld,
   suppressionsYaml,
-  TABLE,
 } from '../../helpers/alerting-world.js';
-import { sqsEvent, sqsRecord } from '../../helpers/aws-events.js';
 import { type CapturedOutput, captureOutput } from '../../helpers/captured-output.js';
-import { type FunctionSetup, lambdaContext, loadFunction, schedulerEvent } from '../../helpers/lambda.js';
+import { lambdaContext, loadFunction, schedulerEvent } from '../../helpers/lambda.js';
 
 type DispatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 type HousekeepingHandler = (event: unknown, context: Context) => Promise<HousekeepingReport>;
 
-const FINDINGS_QUEUE_ARN = `arn:aws:sqs:${REGION}:${ACCOUNT}:trailhound-alert-findings`;
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const EXPIRED = 'legacy-scanner-discovery';
-const user = (name: string) => `arn:aws:iam::${ACCOUNT}:user/${name}`;
 
 let world: AlertingWorld;
 let config: { dir: string; remove: () => void };
@@ -50,22 +47,7 @@ beforeAll(async () => {
     alerting: alertingYaml({ resolveAfter: '1h' }),
     suppressions: suppressionsYaml(EXPIRED, `arn:aws:iam::${ACCOUNT}:role/legacy-scanner`, '2020-01-31'),
   });
-  const setup: FunctionSetup = {
-    env: {
-      PROFILE_TABLE_NAME: TABLE,
-      ALERTING_DIR: config.dir,
-      DEAD_LETTER_QUEUE_URL: world.queueUrl,
-      DEPLOYMENT_ACCOUNT_ID: ACCOUNT,
-      AWS_REGION: REGION,
-    },
-    clients: {
-      dynamodb: world.dynamo.client,
-      secretsManager: world.clients.secretsManager,
-      sqs: world.clients.sqs,
-      securityHub: () => world.clients.securityHub,
-    },
-    outside: { slackApi: world.slack.apiBaseUrl, pagerDuty: world.pagerDuty.endpoint },
-  };
+  const setup = alertFunctionSetup(world, config.dir);
   dispatch = await loadFunction<DispatchHandler>('alert-dispatch', setup);
   housekeeping = await loadFunction<HousekeepingHandler>('alert-housekeeping', setup);
 });
@@ -101,9 +83,7 @@ describe('alert-housekeeping', () => {
     // Prepare: the dispatcher delivers while PagerDuty answers 503 to every attempt; the page is dead-lettered.
     world.pagerDuty.failNext(6, 503, '0');
     await dispatch(
-      sqsEvent(
-        [findingEvent(takeover), findingEvent(enumeration)].map((b) => sqsRecord(b, FINDINGS_QUEUE_ARN)),
-      ),
+      findingsBatch([findingEvent(takeover), findingEvent(enumeration)]),
       lambdaContext({ functionName: 'trailhound-alert-dispatch' }),
     );
     world.pagerDuty.clearFailures();

@@ -3,8 +3,6 @@
  * protocols (the fake Slack webhook and PagerDuty Events API), with an
  * injected sleep and clock so waits are measured, not waited.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   HttpDeliveryError,
@@ -16,6 +14,8 @@ import {
 } from '../../../../adapters/http/json-post.js';
 import { type FakePagerDuty, startFakePagerDuty } from '../../../helpers/fake-pagerduty-server.js';
 import { type FakeSlack, startFakeSlack } from '../../../helpers/fake-slack-server.js';
+import { virtualTime } from '../../../helpers/findings.js';
+import { startLocalServer } from '../../../helpers/local-server.js';
 
 let slack: FakeSlack;
 let pagerduty: FakePagerDuty;
@@ -28,20 +28,6 @@ afterAll(async () => {
   await slack.close();
   await pagerduty.close();
 });
-
-/** A clock that the injected sleep moves on. */
-function virtualTime() {
-  let now = Date.parse('2026-03-03T09:00:00Z');
-  const sleeps: number[] = [];
-  return {
-    sleeps,
-    clock: () => now,
-    sleep: async (ms: number) => {
-      sleeps.push(ms);
-      now += ms;
-    },
-  };
-}
 
 const message = { text: 'hello' };
 const webhookSecret = () => new URL(slack.webhookUrl).pathname;
@@ -198,20 +184,18 @@ describe('JsonPostSender', () => {
 
   it('retries network errors and timeouts; errors name the origin only', async () => {
     // A server that accepts and never answers, and a port nobody listens on.
-    const silent: Server = createServer(() => {});
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const silentUrl = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/services/T/B/timeoutSECRET`;
-    const closed: Server = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
-    const closedUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/services/T/B/refusedSECRET`;
-    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const unanswered = { onError: () => {} };
+    const silent = await startLocalServer(async () => {}, unanswered);
+    const silentUrl = `${silent.endpoint}/services/T/B/timeoutSECRET`;
+    const closed = await startLocalServer(async () => {}, unanswered);
+    const closedUrl = `${closed.endpoint}/services/T/B/refusedSECRET`;
+    await closed.close();
     const time = virtualTime();
     const sender = new JsonPostSender({ ...time, timeoutMs: 100, retry: { retries: 2, baseMs: 10 } });
 
     const timeout = (await caught(sender.post({ url: silentUrl, body: message }))) as HttpDeliveryError;
     const refused = (await caught(sender.post({ url: closedUrl, body: message }))) as HttpDeliveryError;
-    silent.closeAllConnections();
-    silent.close();
+    await silent.close();
 
     expect(timeout.retryable).toBe(true);
     expect(timeout.message).toMatch(/no answer within 100 ms/);

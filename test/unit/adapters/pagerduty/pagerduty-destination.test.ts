@@ -9,7 +9,7 @@ import {
 } from '../../../../adapters/pagerduty/pagerduty-destination.js';
 import type { DeliveryResult } from '../../../../detectors/alerting/ports.js';
 import { type FakePagerDuty, startFakePagerDuty } from '../../../helpers/fake-pagerduty-server.js';
-import { HOUR, makeFinding, T0 } from '../../../helpers/findings.js';
+import { HOUR, makeFinding, T0, virtualTime } from '../../../helpers/findings.js';
 import { foldAll, stateUpdate } from '../../../helpers/incident-story.js';
 
 let pagerduty: FakePagerDuty;
@@ -25,19 +25,6 @@ beforeEach(() => {
   pagerduty.alerts.length = 0;
   pagerduty.clearFailures();
 });
-
-function virtualTime() {
-  let now = T0;
-  const sleeps: number[] = [];
-  return {
-    sleeps,
-    clock: () => now,
-    sleep: async (ms: number) => {
-      sleeps.push(ms);
-      now += ms;
-    },
-  };
-}
 
 function destination(
   time = virtualTime(),

@@ -11,7 +11,7 @@ import {
 import type { IncidentUpdate } from '../../../../detectors/alerting/incident.js';
 import type { DeliveryResult } from '../../../../detectors/alerting/ports.js';
 import { type FakeSlack, type SlackPosted, startFakeSlack } from '../../../helpers/fake-slack-server.js';
-import { HOUR, makeFinding, T0 } from '../../../helpers/findings.js';
+import { HOUR, makeFinding, T0, virtualTime } from '../../../helpers/findings.js';
 import { foldAll, stateUpdate, withRefs } from '../../../helpers/incident-story.js';
 
 let slack: FakeSlack;
@@ -27,19 +27,6 @@ beforeEach(() => {
   slack.requests.length = 0;
   slack.clearFailures();
 });
-
-function virtualTime() {
-  let now = T0;
-  const sleeps: number[] = [];
-  return {
-    sleeps,
-    clock: () => now,
-    sleep: async (ms: number) => {
-      sleeps.push(ms);
-      now += ms;
-    },
-  };
-}
 
 const FORMAT = { runbookBaseUrl: 'https://runbooks.example.com/trailhound' };
 

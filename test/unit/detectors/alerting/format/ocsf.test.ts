@@ -3,11 +3,18 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
+  findingToOcsf,
   OcsfDetectionFinding,
   toOcsfDetectionFinding,
 } from '../../../../../detectors/alerting/format/ocsf.js';
 import { changeState } from '../../../../../detectors/alerting/incident.js';
-import { ACCOUNT, ALICE, escalatingFindings, foldAll } from '../../../../helpers/alert-findings.js';
+import {
+  ACCOUNT,
+  ALICE,
+  escalatingFindings,
+  foldAll,
+  makeAlertFinding,
+} from '../../../../helpers/alert-findings.js';
 
 const OPTIONS = { productVersion: '0.1.0' };
 
@@ -71,5 +78,68 @@ describe('toOcsfDetectionFinding', () => {
     const ack = changeState(opened!.incident, 'acknowledged', 'carol', opened!.incident.updated_at + 1)!;
     const finding = OcsfDetectionFinding.parse(toOcsfDetectionFinding(ack, OPTIONS));
     expect([finding.activity_name, finding.status]).toEqual(['Update', 'In Progress']);
+  });
+});
+
+describe('findingToOcsf', () => {
+  it('maps a finding alone as the incident form maps it: its own uid, created, new', () => {
+    // Prepare
+    const finding = escalatingFindings()[2]!;
+    const [opened] = foldAll([finding]);
+    // Act
+    const alone = OcsfDetectionFinding.parse(findingToOcsf(finding, OPTIONS));
+    const incident = OcsfDetectionFinding.parse(toOcsfDetectionFinding(opened!, OPTIONS));
+    // Assess
+    expect(alone).toMatchObject({
+      activity_id: 1,
+      type_uid: 200401,
+      severity: 'High',
+      status: 'New',
+      risk_score: 85,
+      time: finding.time,
+      metadata: { uid: finding.finding_uid, log_name: 'findings', product: { version: '0.1.0' } },
+      finding_info: {
+        uid: finding.finding_uid,
+        title: 'CloudTrail trail weakened',
+        desc: 'alice stopped logging on the organization trail.',
+        types: ['Trailhound Finding', 'Defense Evasion'],
+        first_seen_time: finding.first_seen,
+        last_seen_time: finding.last_seen,
+        related_events: [{ uid: 'e-20' }],
+      },
+      resources: [
+        { uid: `arn:aws:cloudtrail:us-east-1:${ACCOUNT}:trail/org`, type: 'AWS::CloudTrail::Trail' },
+      ],
+      unmapped: {
+        trailhound: {
+          count: 3,
+          rule: { source: 'trailhound', maturity: 'stable' },
+          operations: ['cloudtrail:StopLogging'],
+          runbook: expect.any(String),
+        },
+      },
+    });
+    // The shared pieces are the same in both forms.
+    for (const field of [
+      'cloud',
+      'actor',
+      'src_endpoint',
+      'severity_id',
+      'class_uid',
+      'category_uid',
+    ] as const)
+      expect(alone[field]).toEqual(incident[field]);
+    expect(alone.finding_info.analytic).toEqual(incident.finding_info.analytic);
+    expect(alone.finding_info.attacks).toEqual(incident.finding_info.attacks);
+  });
+
+  it('keeps behavioural analyses, which OCSF 1.1 has no attribute for, unmapped', () => {
+    const finding = makeAlertFinding({
+      anomaly_analyses: [
+        { analysis_targets: [{ name: ALICE, type: 'principal' }], score: 70, anomalies: [], baselines: [] },
+      ],
+    });
+    const out = OcsfDetectionFinding.parse(findingToOcsf(finding, OPTIONS));
+    expect(out.unmapped?.trailhound).toMatchObject({ anomaly_analyses: finding.anomaly_analyses });
   });
 });
