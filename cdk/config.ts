@@ -179,6 +179,30 @@ const AlertingDir = z
     }
   });
 
+/** The architectures a runtime collector layer is published for (a Lambda function's two). */
+export const COLLECTOR_ARCHITECTURES = ['arm64', 'x86_64'] as const;
+export type CollectorArchitecture = (typeof COLLECTOR_ARCHITECTURES)[number];
+
+/**
+ * Publishing the runtime collector layer (`lambda-layer/`) for customers' own
+ * functions. Off by default: the layer compiles the native collector at
+ * synthesis, for arm64 with a cross compiler on other machines.
+ */
+const RuntimeCollector = z
+  .strictObject({
+    enabled: z.boolean('must be true or false').default(false),
+    architectures: z
+      .array(z.enum(COLLECTOR_ARCHITECTURES))
+      .min(1, 'must name at least one architecture')
+      .default([...COLLECTOR_ARCHITECTURES])
+      .superRefine((architectures, context) => {
+        for (const [index, architecture] of architectures.entries())
+          if (architectures.indexOf(architecture) !== index)
+            context.addIssue({ code: 'custom', path: [index], message: `${architecture} is listed twice` });
+      }),
+  })
+  .prefault({});
+
 const ConfigSchema = z.strictObject({
   account: z.string().regex(ACCOUNT, 'is not a 12-digit AWS account id').optional(),
   region: z.string().regex(REGION, 'is not an AWS region').optional(),
@@ -221,12 +245,14 @@ const ConfigSchema = z.strictObject({
   gcp: fromContextText(Gcp.optional()),
   azure: fromContextText(Azure.optional()),
   alertingDir: AlertingDir,
+  runtimeCollector: fromContextText(RuntimeCollector),
 });
 
 export type TrailhoundConfig = z.output<typeof ConfigSchema>;
 export type TrailBucketConfig = z.output<typeof TrailBucket>;
 export type GcpConfig = z.output<typeof Gcp>;
 export type AzureConfig = z.output<typeof Azure>;
+export type RuntimeCollectorConfig = z.output<typeof RuntimeCollector>;
 
 /** The context keys the app reads; everything else in the context is CDK's own (feature flags). */
 const CONTEXT_KEYS = Object.keys(ConfigSchema.shape).filter((key) => key !== 'account' && key !== 'region');

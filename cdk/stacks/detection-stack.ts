@@ -5,6 +5,7 @@ import { Bucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { TrailhoundConfig } from '../config.js';
 import { Alerting, UNDELIVERED_MAX_AGE } from '../constructs/alerting.js';
+import { RUNTIME_COLLECTOR_WRAPPER } from '../constructs/attach-runtime-collector.js';
 import { AzureActivityIngest } from '../constructs/azure-activity-ingest.js';
 import { CloudTrailEventBridgeIngest } from '../constructs/cloudtrail-eventbridge-ingest.js';
 import { CloudTrailS3Ingest } from '../constructs/cloudtrail-s3-ingest.js';
@@ -13,8 +14,16 @@ import { Destinations } from '../constructs/destinations.js';
 import { FindingsBus } from '../constructs/findings-bus.js';
 import { GcpAuditIngest } from '../constructs/gcp-audit-ingest.js';
 import { quarantineBucketName } from '../constructs/quarantine-bucket.js';
+import { RuntimeCollectorLayer } from '../constructs/runtime-collector-layer.js';
+import { RUNTIME_INGEST_OUTPUTS, RuntimeIngest } from '../constructs/runtime-ingest.js';
 import { type MonitoredIngest, SourceHealthAlarms } from '../constructs/source-health-alarms.js';
 import type { DetectionResources } from '../constructs/trailhound-function.js';
+
+/** How to use a published runtime collector layer: the description of its output. */
+const ATTACH_RUNTIME_COLLECTOR = (architecture: string) =>
+  `Runtime collector layer for ${architecture} Node.js functions: add it to the function and set ` +
+  `AWS_LAMBDA_EXEC_WRAPPER=${RUNTIME_COLLECTOR_WRAPPER}; optionally TRAILHOUND_MODE=enforce (with TRAILHOUND_POLICY) ` +
+  'and TRAILHOUND_ROLE_ARN=<execution role ARN> (lambda-layer/README.md, attachRuntimeCollector in CDK)';
 
 export interface DetectionStackProps extends StackProps {
   readonly config: TrailhoundConfig;
@@ -109,6 +118,24 @@ export class DetectionStack extends Stack {
     if (config.azure !== undefined)
       ingests.push(new AzureActivityIngest(this, 'AzureActivityIngest', { azure: config.azure, detection }));
 
+    if (config.runtimeCollector.enabled) {
+      const runtime = new RuntimeIngest(this, 'RuntimeIngest', {
+        detection,
+        quarantineBucket,
+        prefix: config.prefix,
+        organizationId: config.organizationId,
+      });
+      ingests.push(runtime);
+      new CfnOutput(this, 'RuntimeRecordsQueueUrl', {
+        description: RUNTIME_INGEST_OUTPUTS.queueUrl,
+        value: runtime.queue.queueUrl,
+      });
+      new CfnOutput(this, 'RuntimeIngestFunctionArn', {
+        description: RUNTIME_INGEST_OUTPUTS.functionArn,
+        value: runtime.handler.function.functionArn,
+      });
+    }
+
     const alerting = new Alerting(this, 'Alerting', {
       alerting: config.alertingDir,
       detection,
@@ -137,5 +164,22 @@ export class DetectionStack extends Stack {
       description: 'Subscribe destinations to findings with rules on this bus',
       value: findings.bus.eventBusName,
     });
+
+    if (config.runtimeCollector.enabled) {
+      const collector = new RuntimeCollectorLayer(this, 'RuntimeCollector', {
+        prefix: config.prefix,
+        architectures: config.runtimeCollector.architectures,
+        organizationId: config.organizationId,
+      });
+      for (const [architecture, layer] of collector.layers)
+        new CfnOutput(
+          this,
+          architecture === 'arm64' ? 'RuntimeCollectorLayerArnArm64' : 'RuntimeCollectorLayerArnX8664',
+          {
+            description: ATTACH_RUNTIME_COLLECTOR(architecture),
+            value: layer.layerVersionArn,
+          },
+        );
+    }
   }
 }

@@ -56,9 +56,11 @@ export class Baseliner {
     events.forEach((event, i) => {
       const f = features[i];
       if (f === undefined) return;
-      const principal = f.subjects.principal ? profiles.get(f.subjects.principal) : undefined;
+      // A runtime event has no principal subject: it is scored against its function version's profile.
+      const scored = f.subjects.principal ?? f.subjects.function;
+      const principal = scored ? profiles.get(scored) : undefined;
       const hour = Math.floor(event.time / HOUR_MS) * HOUR_MS;
-      const hourKey = `${f.subjects.principal}\u0000${hour}`;
+      const hourKey = `${scored}\u0000${hour}`;
       const inBatch = (hourly.get(hourKey) ?? 0) + 1;
       hourly.set(hourKey, inBatch);
       const fromProfile =
@@ -68,9 +70,14 @@ export class Baseliner {
         event.time,
         {
           ...(principal ? { principal } : {}),
-          ...(profiles.has(f.subjects.account) ? { account: profiles.get(f.subjects.account) } : {}),
+          ...(f.subjects.account !== undefined && profiles.has(f.subjects.account)
+            ? { account: profiles.get(f.subjects.account) }
+            : {}),
           hourCount: fromProfile + inBatch,
-          name: event.actor.user.name ?? event.actor.user.uid ?? 'the principal',
+          name:
+            event.source === 'aws.lambda.runtime'
+              ? `function ${event.runtime.function.name} (version ${event.runtime.function.version})`
+              : (event.actor.user.name ?? event.actor.user.uid ?? 'the principal'),
         },
         this.options.scoring ?? DEFAULT_SCORING_POLICY,
       );

@@ -3,13 +3,32 @@
  * to (each resource gets its own profile) and the feature values observed.
  * Pure and cheap: it runs once per event when baselines are on.
  */
+import type { ApiActivity } from '../schema/api-activity.js';
 import type { NormalizedEvent } from '../schema/event.js';
+import type { RuntimeActivity } from '../schema/runtime-activity.js';
 
 /** Kinds of subject that get a profile of their own. */
 export type SubjectKind = 'principal' | 'access-key' | 'function' | 'account';
 
-/** Feature groups a profile counts values of. */
-export const FEATURES = ['operation', 'region', 'network', 'country', 'client', 'resource'] as const;
+/**
+ * Feature groups a profile counts values of. `executable`, `destination` and
+ * `path` are learned from runtime events, per function version: programs
+ * launched, places connected to (`ip:port`, DNS names) and sensitive or
+ * executable files touched; for a connection, `network` holds the destination
+ * network and port (`AS16509:443`, `private:5432`), which stays stable while
+ * the addresses behind a service rotate.
+ */
+export const FEATURES = [
+  'operation',
+  'region',
+  'network',
+  'country',
+  'client',
+  'resource',
+  'executable',
+  'destination',
+  'path',
+] as const;
 export type FeatureName = (typeof FEATURES)[number];
 
 export interface EventFeatures {
@@ -17,9 +36,13 @@ export interface EventFeatures {
   readonly subjects: {
     readonly principal?: string;
     readonly accessKey?: string;
-    /** `function:<account>:<name>` when the call came from inside a Lambda function. */
+    /**
+     * `function:<account>:<name>` when an API call came from inside a Lambda function;
+     * `function:<account>:<name>:<version>` for a runtime event, scored against it.
+     */
     readonly function?: string;
-    readonly account: string;
+    /** The account as the peer group; absent for runtime events, which are learned per function version only. */
+    readonly account?: string;
   };
   readonly values: Partial<Record<FeatureName, string[]>>;
   /** Hour of the week, 0 = Monday 00:00 UTC … 167. */
@@ -72,7 +95,7 @@ const SENSITIVE_KUBERNETES = new Set([
  * the same name in every cluster but its own habits in each, so it is learned
  * per cluster; people and cloud identities are learned once across clusters.
  */
-function principalSubject(event: NormalizedEvent, uid: string): string {
+function principalSubject(event: ApiActivity, uid: string): string {
   const k8s = event.kubernetes;
   if (k8s === undefined || !uid.startsWith('system:')) return `principal:${personalSession(event) ?? uid}`;
   return `principal:k8s:${event.cloud.account}/${k8s.cluster ?? 'cluster'}:${uid}`;
@@ -152,7 +175,7 @@ const CLIENT_MARKERS: ReadonlyArray<readonly [string, string]> = [
 
 /** Where the call came from, as a network: `aws` (inside AWS), `private`, `AS<n>`, or `unknown`. */
 export function networkOf(
-  event: NormalizedEvent,
+  event: ApiActivity,
   lookup: NetworkLookup | undefined,
 ): { network: string; country?: string } {
   const { ip, is_internal: internal } = event.src_endpoint;
@@ -176,6 +199,7 @@ export function hourOfWeek(time: number): number {
 const READ_PREFIXES = ['Get', 'List', 'Describe', 'Head', 'Lookup', 'Search', 'Check'];
 
 export function extractFeatures(event: NormalizedEvent, lookup?: NetworkLookup): EventFeatures | undefined {
+  if (event.source === 'aws.lambda.runtime') return runtimeFeatures(event, lookup);
   const user = event.actor.user;
   // Calls AWS makes on its own have no behaviour of their own to learn.
   if (user.type === 'AWSService' || user.uid === undefined) return undefined;
@@ -230,7 +254,7 @@ export function extractFeatures(event: NormalizedEvent, lookup?: NetworkLookup):
  * its habits are the sum of several people's: each person gets their own
  * profile, `<role ARN>#<session name>`, instead.
  */
-function personalSession(event: NormalizedEvent): string | undefined {
+function personalSession(event: ApiActivity): string | undefined {
   const { user, session } = event.actor;
   if (user.type !== 'AssumedRole' || session?.name === undefined) return undefined;
   const shared = user.name?.startsWith('AWSReservedSSO_') === true || session.name.includes('@');
@@ -244,4 +268,63 @@ export function subjectsOf(features: EventFeatures): string[] {
   for (const subject of [principal, accessKey, fn, account])
     if (subject !== undefined) subjects.push(subject);
   return subjects;
+}
+
+/** The profile of one function version: `function:<account>:<name>:<version>`. */
+export function functionVersionSubject(event: RuntimeActivity): string {
+  const fn = event.runtime.function;
+  return `function:${event.cloud.account}:${fn.name}:${fn.version}`;
+}
+
+/** Digits and hex runs in a path (temporary names, pids) folded, so `/tmp/tmpa81f3c` is learned as one value. */
+function pathShape(path: string): string {
+  return path.replace(/\/proc\/\d+\//, '/proc/<pid>/').replace(/[0-9a-f]{6,}|\d+/gi, '*');
+}
+
+/** Where a connection went as a network and port: `AS16509:443`, `private:5432`, `unknown:4444`. */
+function destinationNetwork(
+  ip: string,
+  port: number | undefined,
+  isPrivate: boolean,
+  lookup?: NetworkLookup,
+): string {
+  const asn = isPrivate ? undefined : lookup?.(ip)?.asn;
+  const network = isPrivate ? 'private' : asn !== undefined ? `AS${asn}` : 'unknown';
+  return `${network}:${port ?? '-'}`;
+}
+
+/**
+ * Features of a runtime event: only behaviour worth a baseline (programs,
+ * destinations, files) is learned; platform and collector-health records are
+ * kept as events but teach nothing, and denied calls (enforce mode) never
+ * happened, so they are not learned as habits either.
+ */
+function runtimeFeatures(event: RuntimeActivity, lookup?: NetworkLookup): EventFeatures | undefined {
+  const { kind, denied } = event.runtime;
+  if (kind === 'platform.event' || kind === 'collector.health' || denied) return undefined;
+  const values: Partial<Record<FeatureName, string[]>> = {};
+  if (event.class_uid === 1007) {
+    const executable = event.process?.file?.path;
+    if (executable === undefined) return undefined;
+    values.executable = [executable];
+  } else if (event.class_uid === 4001) {
+    const endpoint = event.dst_endpoint;
+    if (endpoint?.ip === undefined || endpoint.family === 'unix') return undefined;
+    values.destination = [`${endpoint.ip}:${endpoint.port ?? '-'}`];
+    values.network = [destinationNetwork(endpoint.ip, endpoint.port, endpoint.is_private, lookup)];
+  } else if (event.class_uid === 4003) {
+    if (event.query === undefined) return undefined;
+    values.destination = [event.query.hostname];
+  } else if (event.class_uid === 1001) {
+    if (event.file === undefined) return undefined;
+    values.path = [pathShape(event.file.path)];
+  } else return undefined;
+  return {
+    subjects: { function: functionVersionSubject(event) },
+    values,
+    hourOfWeek: hourOfWeek(event.time),
+    failed: event.status === 'Failure',
+    denied: false,
+    sensitive: kind === 'file.read-sensitive',
+  };
 }

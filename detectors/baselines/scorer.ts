@@ -64,6 +64,10 @@ const WEIGHT = {
   hour: 10,
   resource: 10,
   volume: 20,
+  executable: 40,
+  destination: 30,
+  path: 10,
+  sensitivePath: 25,
   denied: 10,
 } as const;
 
@@ -133,7 +137,8 @@ export function scoreEvent(
   context: ScoringContext,
   policy: ScoringPolicy = DEFAULT_SCORING_POLICY,
 ): AnomalyAssessment {
-  const subject = features.subjects.principal ?? features.subjects.account;
+  const subject =
+    features.subjects.principal ?? features.subjects.function ?? features.subjects.account ?? 'unknown';
   const profile = context.principal;
   if (profile === undefined || isLearning(profile, time, policy)) {
     return {
@@ -174,7 +179,10 @@ export function scoreEvent(
       text: `first time ${context.name} called ${operation}${features.sensitive ? ' (sensitive)' : ''}, ${peer}`,
     });
   }
-  for (const network of valuesOf('network')) {
+  // A runtime event (no principal, a function version) is judged on what the function runs and reaches.
+  const runtime = features.subjects.principal === undefined && features.subjects.function !== undefined;
+  if (runtime) observations.push(...runtimeObservations(features, profile, context.name, unseen));
+  for (const network of runtime ? [] : valuesOf('network')) {
     if (!isNew('network', network)) continue;
     unseen.network = true;
     const outside = network !== 'aws' && network !== 'private' && network !== 'unknown';
@@ -293,4 +301,62 @@ export function scoreEvent(
         ? `${context.name} behaved as usual`
         : observations.map((o) => o.text).join('; '),
   };
+}
+
+/**
+ * Departures of a runtime event from its function version's profile: a program
+ * it never ran, a name it never looked up, a connection to an address and a
+ * network:port it never reached (a new address of a service it already talks
+ * to on that port is rotation, not news), a file path it never touched.
+ */
+function runtimeObservations(
+  features: EventFeatures,
+  profile: Profile,
+  name: string,
+  unseen: Partial<Record<FeatureName | 'account_operation', boolean>>,
+): AnomalyObservation[] {
+  const out: AnomalyObservation[] = [];
+  const known = (feature: FeatureName, value: string) => profile.values[feature]?.[value] !== undefined;
+  for (const executable of features.values.executable ?? []) {
+    if (known('executable', executable)) continue;
+    unseen.executable = true;
+    out.push({
+      feature: 'executable',
+      value: executable,
+      pattern: 'UNSEEN',
+      baseline: top(profile.values.executable, 5),
+      weight: WEIGHT.executable,
+      text: `first time ${name} ran ${executable}, usually ${top(profile.values.executable)}`,
+    });
+  }
+  const network = features.values.network?.[0];
+  for (const destination of features.values.destination ?? []) {
+    if (known('destination', destination)) continue;
+    // A connection: only news when the network and port are new too.
+    if (network !== undefined && known('network', network)) continue;
+    unseen.destination = true;
+    const what =
+      network === undefined ? `lookup of ${destination}` : `connection to ${destination} (${network})`;
+    out.push({
+      feature: 'destination',
+      value: destination,
+      pattern: 'UNSEEN',
+      baseline: top(profile.values.destination, 5),
+      weight: WEIGHT.destination,
+      text: `first ${what} by ${name}, usually ${top(network === undefined ? profile.values.destination : profile.values.network)}`,
+    });
+  }
+  for (const path of features.values.path ?? []) {
+    if (known('path', path)) continue;
+    unseen.path = true;
+    out.push({
+      feature: 'path',
+      value: path,
+      pattern: 'UNSEEN',
+      baseline: top(profile.values.path, 5),
+      weight: features.sensitive ? WEIGHT.sensitivePath : WEIGHT.path,
+      text: `first time ${name} touched ${path}${features.sensitive ? ' (sensitive)' : ''}`,
+    });
+  }
+  return out;
 }

@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import type { NormalizedEvent } from '../schema/event.js';
 import { FINDING_SCHEMA_VERSION, type Finding, type Severity } from '../schema/finding.js';
-import { firstString } from './field-path.js';
+import { type FieldGetter, firstString } from './field-path.js';
 import type { CompiledRule } from './rule-set.js';
 import { SlidingWindow, type WindowEntry } from './sliding-window.js';
 
@@ -33,12 +33,30 @@ interface OpenFinding {
   seen: Set<string>;
 }
 
+/**
+ * One side of a sequence waiting for its partner: an earlier event (only its
+ * id, time and operation are needed) or a later one that arrived first (kept
+ * whole, since the finding is built from it).
+ */
+export interface SequenceEntry extends WindowEntry {
+  /** Who acted in the earlier event, for the later event's explanation (`sequence.actor`). */
+  actor?: string;
+  event?: NormalizedEvent;
+}
+
 /** Serializable state between runs. */
 export interface AggregatorState {
   version: 1;
   open: Array<{ key: string; finding: Finding; seen: string[] }>;
   windows: Array<{ key: string; windowMs: number; entries: WindowEntry[] }>;
+  /** Sequence sides waiting for their partner (absent in state written before sequences existed). */
+  sequences?: Array<{ key: string; entries: SequenceEntry[] }>;
 }
+
+/** Entries kept per sequence key and side, newest kept: bounds memory under a flood of one event. */
+const SEQUENCE_ENTRIES_PER_KEY = 32;
+/** Sequence keys held at most; the oldest go first. */
+const SEQUENCE_KEYS = 50_000;
 
 function keyOf(rule: CompiledRule, getters: CompiledRule['dedupKey'], event: NormalizedEvent): string {
   let key = rule.id;
@@ -52,8 +70,12 @@ function findingUid(key: string, firstEventUid: string): string {
 
 const shortServiceNames = new Map<string, string>();
 
-/** `iam.amazonaws.com` + `CreateUser` → `iam:CreateUser`, the form responders know from IAM policies. */
+/**
+ * `iam.amazonaws.com` + `CreateUser` → `iam:CreateUser`, the form responders know from IAM policies;
+ * a runtime event's record kind as `runtime:process.exec`.
+ */
 function operationOf(event: NormalizedEvent): string {
+  if (event.source === 'aws.lambda.runtime') return `runtime:${event.runtime.kind}`;
   const service = event.api.service;
   let short = shortServiceNames.get(service);
   if (short === undefined) {
@@ -66,10 +88,84 @@ function operationOf(event: NormalizedEvent): string {
 export class FindingAggregator {
   private readonly open = new Map<string, OpenFinding>();
   private readonly windows = new Map<string, SlidingWindow>();
+  private readonly sequences = new Map<string, SequenceEntry[]>();
   /** Findings created or changed since the last {@link takeChanged}. */
   private readonly changed = new Map<string, Finding>();
 
   constructor(private readonly now: () => number = Date.now) {}
+
+  /**
+   * Feeds one event to a sequence rule: `isFirst` when it matched the rule's
+   * `sequence.after`, `isThen` when it matched its condition. A later event
+   * whose earlier partner is known becomes a finding citing both; either side
+   * without its partner waits for it, for the sequence's window. Returns the
+   * findings created or updated.
+   */
+  addSequenceStep(rule: CompiledRule, event: NormalizedEvent, isFirst: boolean, isThen: boolean): Finding[] {
+    const sequence = rule.sequence;
+    if (sequence === undefined) return [];
+    const out: Finding[] = [];
+    const uid = event.metadata.uid;
+    sequence.join.forEach((pair, i) => {
+      if (isFirst) {
+        const key = sequenceKey(rule, 'first', i, pair.earlier, event);
+        if (key !== undefined) {
+          const entry: SequenceEntry = { time: event.time, uid, operation: operationOf(event) };
+          const actor = event.actor.user.name ?? event.actor.user.uid;
+          if (actor !== undefined) entry.actor = actor;
+          this.remember(key, entry, sequence.withinMs);
+          // Later events that arrived before this one.
+          const waiting = this.sequences.get(sequenceKey(rule, 'then', i, pair.earlier, event) ?? '') ?? [];
+          for (const later of waiting) {
+            if (
+              later.event === undefined ||
+              later.time < event.time ||
+              later.time - event.time > sequence.withinMs
+            )
+              continue;
+            const finding = this.fold(rule, withSequence(later.event, entry), [entry]);
+            if (finding !== undefined) out.push(finding);
+          }
+        }
+      }
+      if (isThen) {
+        const key = sequenceKey(rule, 'then', i, pair.later, event);
+        if (key === undefined) return;
+        const earlier = (this.sequences.get(sequenceKey(rule, 'first', i, pair.later, event) ?? '') ?? [])
+          .filter((e) => e.time <= event.time && event.time - e.time <= sequence.withinMs)
+          .at(-1);
+        if (earlier === undefined) {
+          this.remember(
+            key,
+            { time: event.time, uid, operation: operationOf(event), event },
+            sequence.withinMs,
+          );
+          return;
+        }
+        const finding = this.fold(rule, withSequence(event, earlier), [earlier]);
+        if (finding !== undefined) out.push(finding);
+      }
+    });
+    return out;
+  }
+
+  private remember(key: string, entry: SequenceEntry, withinMs: number): void {
+    let entries = this.sequences.get(key);
+    if (entries === undefined) {
+      if (this.sequences.size >= SEQUENCE_KEYS) {
+        const oldest = this.sequences.keys().next().value;
+        if (oldest !== undefined) this.sequences.delete(oldest);
+      }
+      entries = [];
+      this.sequences.set(key, entries);
+    }
+    if (entries.some((e) => e.uid === entry.uid)) return;
+    entries.push(entry);
+    entries.sort((a, b) => a.time - b.time);
+    const newest = (entries.at(-1) as SequenceEntry).time;
+    const kept = entries.filter((e) => e.time >= newest - withinMs).slice(-SEQUENCE_ENTRIES_PER_KEY);
+    this.sequences.set(key, kept);
+  }
 
   /** Records that `rule` matched `event`. Returns the finding it created or updated, if any. */
   add(rule: CompiledRule, event: NormalizedEvent): Finding | undefined {
@@ -118,10 +214,10 @@ export class FindingAggregator {
       const firstUid = backlog.length > 0 ? (backlog[0] as WindowEntry).uid : event.metadata.uid;
       current = { finding: this.newFinding(rule, event, key, firstUid), seen: new Set() };
       this.open.set(key, current);
-      for (const entry of backlog) this.absorb(current, entry);
     } else if (current.seen.has(event.metadata.uid)) {
       return undefined;
     }
+    for (const entry of backlog) this.absorb(current, entry);
     this.absorb(current, { time: event.time, uid: event.metadata.uid, operation: operationOf(event) });
     mergeResources(current.finding, event);
     raiseRisk(current.finding, event);
@@ -145,6 +241,7 @@ export class FindingAggregator {
   private newFinding(rule: CompiledRule, event: NormalizedEvent, key: string, firstUid: string): Finding {
     const { doc } = rule;
     const user = event.actor.user;
+    const audit = event.source === 'aws.lambda.runtime' ? undefined : event;
     const finding: Finding = {
       schema_version: FINDING_SCHEMA_VERSION,
       class_uid: 2004,
@@ -173,9 +270,9 @@ export class FindingAggregator {
     if (event.cloud.region !== undefined) finding.cloud.region = event.cloud.region;
     const session = event.actor.session?.name ?? event.actor.session?.uid;
     if (session !== undefined) finding.actor.session = session;
-    if (event.src_endpoint.ip !== undefined) finding.actor.ip = event.src_endpoint.ip;
-    else if (event.src_endpoint.domain !== undefined) finding.actor.ip = event.src_endpoint.domain;
-    if (event.user_agent !== undefined) finding.actor.user_agent = event.user_agent;
+    if (audit?.src_endpoint.ip !== undefined) finding.actor.ip = audit.src_endpoint.ip;
+    else if (audit?.src_endpoint.domain !== undefined) finding.actor.ip = audit.src_endpoint.domain;
+    if (audit?.user_agent !== undefined) finding.actor.user_agent = audit.user_agent;
     return finding;
   }
 
@@ -195,6 +292,7 @@ export class FindingAggregator {
         windowMs: window.windowMs,
         entries: window.live(),
       })),
+      sequences: [...this.sequences].map(([key, entries]) => ({ key, entries })),
     };
   }
 
@@ -202,6 +300,7 @@ export class FindingAggregator {
     for (const { key, finding, seen } of state.open) this.open.set(key, { finding, seen: new Set(seen) });
     for (const { key, windowMs, entries } of state.windows)
       this.windows.set(key, SlidingWindow.from(windowMs, entries));
+    for (const { key, entries } of state.sequences ?? []) this.sequences.set(key, entries);
   }
 
   /**
@@ -211,7 +310,42 @@ export class FindingAggregator {
   expire(before: number): void {
     for (const [key, open] of this.open) if (open.finding.last_seen < before) this.open.delete(key);
     for (const [key, window] of this.windows) if (window.isOlderThan(before)) this.windows.delete(key);
+    for (const [key, entries] of this.sequences)
+      if ((entries.at(-1)?.time ?? 0) < before) this.sequences.delete(key);
   }
+}
+
+/** The key one side of a sequence is kept under, or `undefined` when a join field is missing. */
+function sequenceKey(
+  rule: CompiledRule,
+  side: 'first' | 'then',
+  pair: number,
+  getters: readonly FieldGetter[],
+  event: NormalizedEvent,
+): string | undefined {
+  let key = `${rule.id}\u0000${side}\u0000${pair}`;
+  for (const get of getters) {
+    const value = firstString(get, event);
+    if (value === undefined || value === '') return undefined;
+    key += `\u0000${value}`;
+  }
+  return key;
+}
+
+/**
+ * The later event as the finding's template sees it: its own fields, plus
+ * `sequence.*` about the earlier one (operation, actor, time, uid).
+ */
+function withSequence(event: NormalizedEvent, earlier: SequenceEntry): NormalizedEvent {
+  return {
+    ...event,
+    sequence: {
+      operation: earlier.operation,
+      uid: earlier.uid,
+      time: new Date(earlier.time).toISOString(),
+      ...(earlier.actor !== undefined ? { actor: earlier.actor } : {}),
+    },
+  } as unknown as NormalizedEvent;
 }
 
 /**

@@ -3,6 +3,7 @@
  * hot path evaluates plain functions with no parsing, lookups or allocation
  * beyond the field values themselves.
  */
+import type { ApiActivity } from '../schema/api-activity.js';
 import type { NormalizedEvent } from '../schema/event.js';
 import { compileCidrTest } from './cidr.js';
 import { compileFieldTest } from './field-path.js';
@@ -18,6 +19,19 @@ export type Lists = Readonly<Record<string, ReadonlyArray<string | number | bool
  * same tuning hooks as YAML conditions (e.g. `trusted_accounts`).
  */
 export type RulePredicate = (event: NormalizedEvent, lists: Lists) => boolean;
+
+/** A predicate over audit events only; {@link forAuditEvents} makes it a rule predicate (false on other events). */
+export type AuditPredicate = (event: ApiActivity, lists: Lists) => boolean;
+
+/** Wraps audit-event predicates so a rule over several sources can name them safely. */
+export function forAuditEvents(
+  predicates: Readonly<Record<string, AuditPredicate>>,
+): Record<string, RulePredicate> {
+  const out: Record<string, RulePredicate> = {};
+  for (const [name, predicate] of Object.entries(predicates))
+    out[name] = (event, lists) => event.class_uid === 6003 && predicate(event, lists);
+  return out;
+}
 
 /** What a condition may refer to by name. */
 export interface ConditionContext {
@@ -230,4 +244,23 @@ export function requiredValues(
     return body ? requiredValues(body, context, field) : undefined;
   }
   return undefined;
+}
+
+/**
+ * The field the engine fills, for rules that run after the others on an
+ * event, with the ids of the rules that fired on it (see `afterOtherRules`).
+ */
+export const MATCHED_RULES_FIELD = 'matched_rules';
+
+/** Whether a condition (macros expanded) reads `field` or a path below it. */
+export function referencesField(condition: Condition, context: ConditionContext, field: string): boolean {
+  if ('field' in condition) return condition.field === field || condition.field.startsWith(`${field}.`);
+  if ('all' in condition) return condition.all.some((c) => referencesField(c, context, field));
+  if ('any' in condition) return condition.any.some((c) => referencesField(c, context, field));
+  if ('not' in condition) return referencesField(condition.not, context, field);
+  if ('macro' in condition) {
+    const body = context.macros[condition.macro];
+    return body !== undefined && referencesField(body, context, field);
+  }
+  return false;
 }

@@ -8,8 +8,11 @@ import {
   type ConditionContext,
   compileCondition,
   type EventPredicate,
+  MATCHED_RULES_FIELD,
+  referencesField,
   requiredKubernetesResources,
   requiredOperations,
+  requiredValues,
 } from './condition.js';
 import { parseDuration } from './duration.js';
 import { RuleLoadError } from './errors.js';
@@ -49,6 +52,36 @@ export interface CompiledRule {
     readonly distinct?: FieldGetter;
   };
   readonly explain: (event: NormalizedEvent) => string;
+  /** The earlier event this rule's match must follow, when it is a sequence rule. */
+  readonly sequence?: CompiledSequence;
+  /**
+   * True when the condition reads `matched_rules`: the rule runs after the
+   * other rules on each event, and sees which of them fired.
+   */
+  readonly afterOtherRules: boolean;
+}
+
+export interface CompiledSequence {
+  readonly after: EventPredicate;
+  readonly withinMs: number;
+  readonly join: ReadonlyArray<{
+    readonly earlier: readonly FieldGetter[];
+    readonly later: readonly FieldGetter[];
+  }>;
+}
+
+/**
+ * What the index files an event under: its API operation, or for a runtime
+ * event the collector's record kind (`process.exec`…), which runtime rules pin
+ * as `runtime.kind` the way audit rules pin `api.operation`.
+ */
+export function indexKeyOf(event: NormalizedEvent): string {
+  return event.source === 'aws.lambda.runtime' ? event.runtime.kind : event.api.operation;
+}
+
+/** The index keys a condition can only match: pinned operations, else pinned runtime kinds. */
+function requiredIndexKeys(condition: Condition, context: ConditionContext): Set<string> | undefined {
+  return requiredOperations(condition, context) ?? requiredValues(condition, context, 'runtime.kind');
 }
 
 export interface RuleSet {
@@ -117,7 +150,26 @@ export function compileRule(file: RuleSourceFile, context: ConditionContext): Co
     throw new RuleLoadError(file.path, (error as Error).message, { cause: error });
   }
   const threshold = doc.threshold;
-  const operations = requiredOperations(doc.condition, context);
+  let operations = requiredIndexKeys(doc.condition, context);
+  let sequence: CompiledSequence | undefined;
+  if (doc.sequence !== undefined) {
+    try {
+      sequence = {
+        after: compileCondition(doc.sequence.after, context),
+        withinMs: parseDuration(doc.sequence.within) as number,
+        join: doc.sequence.join.map((pair) => ({
+          earlier: pair.earlier.map(compileFieldPath),
+          later: pair.later.map(compileFieldPath),
+        })),
+      };
+    } catch (error) {
+      throw new RuleLoadError(file.path, `sequence.after: ${(error as Error).message}`, { cause: error });
+    }
+    // The rule must also see the events that can start its sequence.
+    const first = requiredIndexKeys(doc.sequence.after, context);
+    operations =
+      operations === undefined || first === undefined ? undefined : new Set([...operations, ...first]);
+  }
   return {
     id: doc.id,
     file: file.path,
@@ -141,14 +193,16 @@ export function compileRule(file: RuleSourceFile, context: ConditionContext): Co
         }
       : {}),
     explain: compileTemplate(doc.explanation),
+    ...(sequence !== undefined ? { sequence } : {}),
+    afterOtherRules: referencesField(doc.condition, context, MATCHED_RULES_FIELD),
   };
 }
 
 /** Whether the index would offer `rule` for `event` (its sources aside): the rule-case runner asks too. */
 export function indexAdmits(rule: CompiledRule, event: NormalizedEvent): boolean {
-  if (rule.operations !== undefined) return rule.operations.has(event.api.operation);
+  if (rule.operations !== undefined) return rule.operations.has(indexKeyOf(event));
   if (rule.kubernetesResources !== undefined) {
-    const resource = event.kubernetes?.resource;
+    const resource = event.source === 'aws.lambda.runtime' ? undefined : event.kubernetes?.resource;
     return resource !== undefined && rule.kubernetesResources.has(resource);
   }
   return true;
@@ -196,12 +250,13 @@ function indexRules(rules: CompiledRule[]): RuleSet {
     candidates(event) {
       const index = sources.get(event.source);
       if (index === undefined) return empty;
-      const resource = event.kubernetes?.resource;
+      const operation = indexKeyOf(event);
+      const resource = event.source === 'aws.lambda.runtime' ? undefined : event.kubernetes?.resource;
       const byResource = resource === undefined ? undefined : index.byResource.get(resource);
-      const byOperation = index.byOperation.get(event.api.operation);
+      const byOperation = index.byOperation.get(operation);
       if (byOperation === undefined && byResource === undefined) return index.unindexed;
       // Keys are indexed operations and resources only (the rules' own vocabulary), so the cache stays small.
-      const key = byResource === undefined ? event.api.operation : `${event.api.operation}\u0000${resource}`;
+      const key = byResource === undefined ? operation : `${operation}\u0000${resource}`;
       let list = index.merged.get(key);
       if (list === undefined) {
         list = [...(byOperation ?? empty), ...(byResource ?? empty), ...index.unindexed];

@@ -10,8 +10,9 @@ import type { ProfileDelta } from '../baselines/profile.js';
 import { documentationNetworkLookup } from '../enrichment/documentation-networks.js';
 import type { Normalizer } from '../normalizers/index.js';
 import { unpackDocument } from '../readers/unpack.js';
-import type { AuditSource } from '../schema/api-activity.js';
+import type { LogSource } from '../schema/event.js';
 import { FindingAggregator } from './aggregator.js';
+import { evaluateEvent } from './detect.js';
 import { type BaselineSketch, logSources, type RuleTestCase } from './rule.js';
 import { type CompiledRule, indexAdmits, type RuleSet } from './rule-set.js';
 
@@ -28,14 +29,14 @@ export interface RuleTestResult {
 
 export async function runRuleTests(
   ruleSet: RuleSet,
-  normalizers: Partial<Record<AuditSource, Normalizer>>,
+  normalizers: Partial<Record<LogSource, Normalizer>>,
 ): Promise<RuleTestResult[]> {
   const results: RuleTestResult[] = [];
   for (const rule of ruleSet.rules) {
     for (const test of rule.tests) {
       const base = { ruleId: rule.id, file: rule.file, name: test.name, expect: test.expect };
       try {
-        const { fired, explanation } = await runCase(rule, test, normalizers);
+        const { fired, explanation } = await runCase(rule, test, normalizers, ruleSet);
         let problem: string | undefined;
         if (fired && explanation?.includes('(unknown)')) {
           problem = `explanation has a field missing from this event: "${explanation}"`;
@@ -57,7 +58,8 @@ export async function runRuleTests(
 async function runCase(
   rule: CompiledRule,
   test: RuleTestCase,
-  normalizers: Partial<Record<AuditSource, Normalizer>>,
+  normalizers: Partial<Record<LogSource, Normalizer>>,
+  ruleSet: RuleSet,
 ): Promise<{ fired: boolean; explanation?: string }> {
   const records = test.events ?? [test.event ?? {}];
   const events = records.map((record) => {
@@ -73,11 +75,18 @@ async function runCase(
     await new Baseliner({ store, lookup: documentationNetworkLookup }).process('rule-case', events);
   }
   const aggregator = new FindingAggregator(() => 0);
+  const fail = (error: Error): never => {
+    throw error;
+  };
   for (const event of events) {
     const indexed = logSources(rule.doc).includes(event.source) && indexAdmits(rule, event);
-    if (indexed && rule.matches(event)) aggregator.add(rule, event);
+    // A rule that reads `matched_rules` needs the others to have run on the event first.
+    const others = rule.afterOtherRules
+      ? ruleSet.candidates(event).filter((r) => !r.afterOtherRules && r.id !== rule.id)
+      : [];
+    evaluateEvent(indexed ? [...others, rule] : others, event, aggregator, fail);
   }
-  const findings = aggregator.takeChanged();
+  const findings = aggregator.takeChanged().filter((finding) => finding.rule.uid === rule.id);
   const explanation = findings[0]?.explanation;
   return { fired: findings.length > 0, ...(explanation !== undefined ? { explanation } : {}) };
 }
@@ -90,9 +99,9 @@ const CASE_RECEIVED_AT = Date.parse('2026-01-01T00:00:00Z');
  * rule over several sources, the one the readers recognize in the record (the
  * same recognition as a scan), which must be one the rule names.
  */
-function caseSource(rule: CompiledRule, record: Record<string, unknown>): AuditSource {
+function caseSource(rule: CompiledRule, record: Record<string, unknown>): LogSource {
   const sources = logSources(rule.doc);
-  if (sources.length === 1) return sources[0] as AuditSource;
+  if (sources.length === 1) return sources[0] as LogSource;
   const [item] = unpackDocument(record);
   if (item?.kind !== 'record')
     throw new Error(`case record is not a record of a known format: ${item?.message}`);

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { FEATURES } from '../baselines/features.js';
-import { AuditSource } from '../schema/api-activity.js';
+import { LogSource } from '../schema/event.js';
 import { Severity } from '../schema/finding.js';
 import { parseDuration } from './duration.js';
 
@@ -86,7 +86,10 @@ export const BaselineSketch = z
   .object({
     subject: z
       .string()
-      .regex(/^(principal|key|account):/, 'subject is principal:<uid>, key:<id> or account:<provider>:<id>'),
+      .regex(
+        /^(principal|key|account|function):/,
+        'subject is principal:<uid>, key:<id>, account:<provider>:<id> or function:<account>:<name>[:<version>]',
+      ),
     events: z.number().int().min(1),
     first_seen: z.string(),
     last_seen: z.string(),
@@ -114,6 +117,34 @@ export const RuleTestCase = z
   });
 export type RuleTestCase = z.infer<typeof RuleTestCase>;
 
+/**
+ * An ordered pair of events: the rule's `condition` matches the later event,
+ * `after` an earlier one, and the two share a key (`join`) within `within`.
+ * Either may be read first (CloudTrail reaches S3 minutes after the runtime
+ * log): the engine keeps each side until its partner arrives or the window
+ * passes. The finding is the later event's, and cites both.
+ */
+export const Sequence = z
+  .object({
+    after: Condition.describe('What the earlier event must match.'),
+    within: Duration.describe('Longest time from the earlier event to the later one.'),
+    join: z
+      .array(
+        z
+          .object({ earlier: z.array(z.string()).min(1), later: z.array(z.string()).min(1) })
+          .strict()
+          .refine((pair) => pair.earlier.length === pair.later.length, {
+            message: 'join.earlier and join.later name the same number of fields',
+          }),
+      )
+      .min(1)
+      .describe(
+        'Ways the two events are about the same thing: the values of the `earlier` fields of the earlier event equal those of the `later` fields of the later one. Any pair suffices; a pair with a missing field does not match.',
+      ),
+  })
+  .strict();
+export type Sequence = z.infer<typeof Sequence>;
+
 const RULE_ID = /^[a-z0-9]+(\.[a-z0-9-]+)+$/;
 
 export const RuleDocument = z
@@ -124,7 +155,7 @@ export const RuleDocument = z
     title: z.string().min(5),
     description: z.string().min(10),
     log_source: z
-      .union([AuditSource, z.array(AuditSource).min(1)])
+      .union([LogSource, z.array(LogSource).min(1)])
       .describe('The source the rule reads, or a list when its fields are shared (`kubernetes.*`).'),
     severity: Severity,
     maturity: Maturity,
@@ -157,6 +188,7 @@ export const RuleDocument = z
       })
       .strict()
       .optional(),
+    sequence: Sequence.optional(),
     explanation: z.string().min(10),
     deprecated: z.object({ replaced_by: z.string() }).strict().optional(),
     tests: z.array(RuleTestCase).min(2),
@@ -167,11 +199,13 @@ export const RuleDocument = z
       ctx.addIssue({ code: 'custom', message: 'needs a positive test case' });
     if (!rule.tests.some((t) => !t.expect))
       ctx.addIssue({ code: 'custom', message: 'needs a negative test case' });
+    if (rule.sequence !== undefined && rule.threshold !== undefined)
+      ctx.addIssue({ code: 'custom', message: 'a rule has a threshold or a sequence, not both' });
   });
 export type RuleDocument = z.infer<typeof RuleDocument>;
 
 /** The sources a rule reads, as a list whichever way it names them. */
-export function logSources(doc: Pick<RuleDocument, 'log_source'>): readonly AuditSource[] {
+export function logSources(doc: Pick<RuleDocument, 'log_source'>): readonly LogSource[] {
   return Array.isArray(doc.log_source) ? doc.log_source : [doc.log_source];
 }
 

@@ -166,6 +166,33 @@ const NAMED_PARAMETERS: ReadonlyArray<readonly [string, string]> = [
   ['roleArn', 'AWS::IAM::Role'],
 ];
 
+/**
+ * The function a Lambda API call names (`functionName` is a name, a partial
+ * ARN `<account>:function:<name>` or a full ARN, possibly qualified), as the
+ * unqualified ARN `arn:aws:lambda:<region>:<account>:function:<name>`.
+ */
+function lambdaFunctionArn(record: Json, params: Json, account: string | undefined): Resource | undefined {
+  const given = str(params.functionName);
+  if (given === undefined || given.length === 0) return undefined;
+  const parts = given.split(':');
+  let partition = 'aws';
+  let region = str(record.awsRegion);
+  let owner = account;
+  let name: string | undefined;
+  if (given.startsWith('arn:') && parts.length >= 7) {
+    [, partition = 'aws', , region, owner, , name] = parts;
+  } else if (parts.length >= 3 && parts[1] === 'function') {
+    [owner, , name] = parts;
+  } else name = parts[0];
+  if (name === undefined || region === undefined || owner === undefined) return undefined;
+  return {
+    uid: `arn:${partition}:lambda:${region}:${owner}:function:${name}`,
+    name,
+    type: 'AWS::Lambda::Function',
+    account: owner,
+  };
+}
+
 function resourcesFrom(record: Json, account: string | undefined): Resource[] {
   const resources: Resource[] = [];
   const listed = record.resources;
@@ -194,6 +221,10 @@ function resourcesFrom(record: Json, account: string | undefined): Resource[] {
       if (account !== undefined) resource.account = account;
       resources.push(resource);
     }
+    // A Lambda function first, as its unqualified ARN: runtime events of the function name the same resource.
+    const fn =
+      record.eventSource === 'lambda.amazonaws.com' ? lambdaFunctionArn(record, params, account) : undefined;
+    if (fn !== undefined) resources.unshift(fn);
     // `name` is the trail name for CloudTrail operations and too generic elsewhere.
     if (record.eventSource === 'cloudtrail.amazonaws.com' && typeof params.name === 'string') {
       resources.push(

@@ -1,10 +1,10 @@
-import type { AuditSource } from '../schema/api-activity.js';
-import type { NormalizedEvent } from '../schema/event.js';
+import type { LogSource, NormalizedEvent } from '../schema/event.js';
 import { normalizeAzureActivity } from './azure-activity.js';
 import { normalizeAzureEntra } from './azure-entra.js';
 import { normalizeCloudTrail } from './cloudtrail.js';
 import { normalizeGcpAudit } from './gcp-audit.js';
 import { normalizeKubernetesAudit } from './kubernetes.js';
+import { normalizeLambdaRuntime } from './lambda-runtime.js';
 import type { NormalizeContext } from './time.js';
 
 export { normalizeAzureActivity, parseResourceId } from './azure-activity.js';
@@ -14,6 +14,7 @@ export { NormalizationError } from './errors.js';
 export { normalizeGcpAudit } from './gcp-audit.js';
 export { canonicalLogEntry, hasAuditPayload } from './gcp-log-entry.js';
 export { kubernetesFromGke, normalizeKubernetesAudit } from './kubernetes.js';
+export { isPrivateAddress, isRuntimeRecord, normalizeLambdaRuntime } from './lambda-runtime.js';
 export { type NormalizeContext, parseTimestamp } from './time.js';
 
 /**
@@ -23,10 +24,11 @@ export { type NormalizeContext, parseTimestamp } from './time.js';
 export type Normalizer = (record: Record<string, unknown>, context?: NormalizeContext) => NormalizedEvent;
 
 /** The normalizer of each log source; readers tag every raw record with one. */
-export const NORMALIZERS: Partial<Record<AuditSource, Normalizer>> = {
+export const NORMALIZERS: Partial<Record<LogSource, Normalizer>> = {
   'aws.cloudtrail': normalizeCloudTrail,
   'gcp.audit': normalizeGcpAudit,
   'azure.activity': normalizeAzureActivity,
   'azure.entra': normalizeAzureEntra,
   'kubernetes.audit': normalizeKubernetesAudit,
+  'aws.lambda.runtime': normalizeLambdaRuntime,
 };

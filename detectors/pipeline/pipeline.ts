@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Baseliner } from '../baselines/baseliner.js';
 import { type AggregatorState, FindingAggregator } from '../engine/aggregator.js';
-import { matchingRules } from '../engine/detect.js';
+import { evaluateEvent } from '../engine/detect.js';
 import type { RuleEvaluationError } from '../engine/errors.js';
 import type { RuleSet } from '../engine/rule-set.js';
 import {
@@ -23,8 +23,7 @@ import {
 } from '../readers/decode.js';
 import { InputProblemError } from '../readers/errors.js';
 import { skipReasonForPath } from '../readers/paths.js';
-import type { AuditSource } from '../schema/api-activity.js';
-import type { NormalizedEvent } from '../schema/event.js';
+import type { LogSource, NormalizedEvent } from '../schema/event.js';
 import type { Finding } from '../schema/finding.js';
 import type { Clock, QuarantineSink, SeenEventLedger } from './ports.js';
 import { bump, emptyStats, type ScanStats } from './stats.js';
@@ -59,7 +58,7 @@ export interface PipelineOptions {
   readonly since?: number;
   readonly until?: number;
   readonly decode?: DecodeOptions;
-  readonly normalizers?: Partial<Record<AuditSource, Normalizer>>;
+  readonly normalizers?: Partial<Record<LogSource, Normalizer>>;
   /** Told about every rule that throws; the pipeline also counts them in `stats.ruleErrors`. */
   readonly onRuleError?: (error: RuleEvaluationError) => void;
   /** Told about every event that was evaluated (after normalization and the time filter). */
@@ -85,7 +84,7 @@ export class DetectionPipeline {
   readonly stats: ScanStats;
   private readonly aggregator: FindingAggregator;
   private readonly clock: Clock;
-  private readonly normalizers: Partial<Record<AuditSource, Normalizer>>;
+  private readonly normalizers: Partial<Record<LogSource, Normalizer>>;
   private readonly reportRuleError: (error: RuleEvaluationError) => void;
   /** Quarantine writes started on the synchronous hot path, awaited at the end of each input. */
   private pendingQuarantine: Promise<void>[] = [];
@@ -202,7 +201,7 @@ export class DetectionPipeline {
    * A record without a time of its own is dated by `context.receivedAt`, else by the clock now.
    */
   processRecord(
-    source: AuditSource,
+    source: LogSource,
     record: Record<string, unknown>,
     file: string,
     line: number,
@@ -250,8 +249,7 @@ export class DetectionPipeline {
   /** Runs the rules on one event that has been through the baseline stage. */
   private evaluate(event: NormalizedEvent): void {
     this.options.onEvent?.(event);
-    const matched = matchingRules(this.options.ruleSet, event, this.reportRuleError);
-    for (const rule of matched) this.aggregator.add(rule, event);
+    evaluateEvent(this.options.ruleSet.candidates(event), event, this.aggregator, this.reportRuleError);
   }
 
   private reject(problem: InputProblemError): void {

@@ -10,7 +10,7 @@
  */
 import { Readable } from 'node:stream';
 import { constants, createGunzip, gunzipSync } from 'node:zlib';
-import type { AuditSource } from '../schema/api-activity.js';
+import type { LogSource } from '../schema/event.js';
 import { InputProblemError } from './errors.js';
 import { type Line, splitLines } from './lines.js';
 import { unpackDocument } from './unpack.js';
@@ -35,7 +35,7 @@ export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
 export interface RawRecord {
   readonly kind: 'record';
-  readonly source: AuditSource;
+  readonly source: LogSource;
   readonly record: Record<string, unknown>;
   /** Line of the input the record came from. */
   readonly line: number;

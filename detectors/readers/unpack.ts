@@ -16,15 +16,26 @@
  * | Entra audit / sign-in (3 shapes)        | `activityDisplayName`, `createdDateTime`, `category: AuditLogs/SignInLogs`… |
  * | AKS `kube-audit` / `kube-audit-admin`   | `category` + `properties.log` (an audit Event as JSON text), alone or in `records` |
  * | Kubernetes audit Event (EKS, any)       | `{"kind": "Event", "apiVersion": "audit.k8s.io/v1", ...}`; webhook `EventList` batches |
+ * | Trailhound runtime record (Lambda)      | `{"trailhound_runtime": 1, "kind", "function", ...}` (the extension's log lines) |
+ * | CloudWatch Logs subscription payload    | `{"messageType": "DATA_MESSAGE", "logEvents": [{"message": "<runtime record line>"}]}`, decompressed |
  * | JSON array of any of the above          | `[...]`                                            |
+ *
+ * A subscription payload carries the function's whole log stream unless the
+ * subscription filters it (`{ $.trailhound_runtime = 1 }` does): messages that
+ * are not runtime records (the function's own logs) are passed over without a
+ * problem, and a `CONTROL_MESSAGE` yields nothing. Platform-event and
+ * collector-health records are records like any other: kept, normalized,
+ * counted, never quarantined.
  */
 import { hasAuditPayload } from '../normalizers/gcp-log-entry.js';
 import { isKubernetesAuditRecord } from '../normalizers/kubernetes.js';
+import { isRuntimeRecord } from '../normalizers/lambda-runtime.js';
 import type { AuditSource } from '../schema/api-activity.js';
+import type { LogSource } from '../schema/event.js';
 import type { InputProblemReason } from './errors.js';
 
 export type Unpacked =
-  | { kind: 'record'; source: AuditSource; record: Record<string, unknown> }
+  | { kind: 'record'; source: LogSource; record: Record<string, unknown> }
   | { kind: 'problem'; reason: InputProblemReason; message: string; value?: unknown };
 
 type Json = Record<string, unknown>;
@@ -60,6 +71,7 @@ export function unpackDocument(value: unknown, depth = 0): Unpacked[] {
       },
     ];
   }
+  if (value.messageType !== undefined && Array.isArray(value.logEvents)) return subscriptionRecords(value);
   if ('Records' in value) {
     const records = value.Records;
     if (!Array.isArray(records)) {
@@ -86,6 +98,7 @@ function unpackRecord(value: unknown): Unpacked {
     return { kind: 'problem', reason: 'unrecognized-record', message: 'record is not a JSON object', value };
   }
   if (isCloudTrailRecord(value)) return { kind: 'record', source: 'aws.cloudtrail', record: value };
+  if (isRuntimeRecord(value)) return { kind: 'record', source: 'aws.lambda.runtime', record: value };
   const other = otherCloudSource(value);
   if (other !== undefined) return { kind: 'record', source: other, record: value };
   const pushed = pubSubPushEntry(value);
@@ -163,4 +176,36 @@ function pubSubPushEntry(value: Json): Json | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The runtime records in a CloudWatch Logs subscription payload (already
+ * decompressed by the host). A message may carry the record after a prefix
+ * the log format added (`<time> <request id> INFO {...}`): the JSON starts at
+ * the first `{`. Messages without the runtime marker are the function's own
+ * logs and are passed over.
+ */
+function subscriptionRecords(value: Json): Unpacked[] {
+  if (value.messageType !== 'DATA_MESSAGE') return [];
+  const out: Unpacked[] = [];
+  for (const logEvent of value.logEvents as unknown[]) {
+    const message = isObject(logEvent) ? logEvent.message : undefined;
+    if (typeof message !== 'string' || !message.includes('trailhound_runtime')) continue;
+    const start = message.indexOf('{');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(message.slice(start));
+    } catch {
+      out.push({
+        kind: 'problem',
+        reason: 'malformed-json',
+        message: 'a runtime record in a CloudWatch Logs message is not valid JSON',
+        value: message,
+      });
+      continue;
+    }
+    if (isObject(parsed) && isRuntimeRecord(parsed))
+      out.push({ kind: 'record', source: 'aws.lambda.runtime', record: parsed });
+  }
+  return out;
 }

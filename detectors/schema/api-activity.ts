@@ -15,7 +15,9 @@ export const AnomalyObservation = z
   .object({
     feature: z
       .string()
-      .describe('Feature group: operation, network, country, region, client, hour, volume, errors.'),
+      .describe(
+        'Feature group: operation, network, country, region, client, hour, volume, errors; runtime events: executable, destination, path.',
+      ),
     value: z.string().describe('The value observed in this event.'),
     pattern: z.enum(['UNSEEN', 'RARE', 'INFREQUENT', 'FREQUENT']).describe('OCSF observed pattern.'),
     baseline: z.string().describe('What the subject usually shows for this feature.'),
@@ -42,7 +44,7 @@ export const Anomaly = z
     unseen: z
       .record(z.string(), z.boolean())
       .describe(
-        'Feature groups (operation, network, country, region, client, resource) whose value this principal never showed; `account_operation` when the account never called the operation.',
+        'Feature groups (operation, network, country, region, client, resource) whose value this principal never showed; `account_operation` when the account never called the operation. Runtime events, against their function version: `executable`, `destination` (a DNS name, or an address whose network and port are new too), `path`.',
       ),
     explanation: z.string().describe('Why the event is unusual, in sentences.'),
     observations: z.array(AnomalyObservation).describe('Each unusual value with its baseline.'),

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { ApiActivity } from './api-activity.js';
 import { Finding } from './finding.js';
+import { RuntimeActivity } from './runtime-activity.js';
 
 interface JsonSchema {
   type?: string | string[];
@@ -59,6 +60,22 @@ export function renderFieldReference(): string {
       'Every audit-log event, whatever the cloud, after normalization.',
       ApiActivity,
     ),
+    '',
+    section(
+      'Normalized event: runtime activity (OCSF classes 1007, 1001, 4001, 4003, 6002)',
+      'Every event from inside a Lambda function (`log_source: aws.lambda.runtime`): process launches, sensitive file reads, /tmp writes and chmods, connections and DNS lookups, platform and collector-health records. `actor`, `cloud`, `resources`, `metadata` and `anomaly` read as in API Activity.',
+      RuntimeActivity,
+    ),
+    '',
+    '## Fields the engine adds',
+    '',
+    '| field | type | meaning |',
+    '|---|---|---|',
+    '| `matched_rules` | string[] | Ids of the rules that made or updated a finding on this event; a rule whose condition reads it runs after the others. |',
+    '| `sequence.operation` | string | Sequence rules, in explanations: the earlier event’s operation (`lambda:UpdateFunctionCode20150331v2`, `runtime:process.exec`). |',
+    '| `sequence.actor` | string | Sequence rules: who acted in the earlier event. |',
+    '| `sequence.time` | string | Sequence rules: when the earlier event happened (ISO 8601). |',
+    '| `sequence.uid` | string | Sequence rules: the earlier event’s id (also in the finding’s evidence). |',
     '',
     section(
       'Finding (OCSF Detection Finding, class 2004)',

@@ -18,8 +18,8 @@
  * | `RULES_DIR` | all | folder of the rule YAML (default: `detectors/rules` of the source tree; a bundle must set it) |
  * | `NETWORK_DATA_DIR` | all | folder of the four `@ip-location-db` CSVs (default: the installed packages; a bundle must set it) |
  * | `FINDINGS_BUS_NAME` | all | the EventBridge bus findings go to (unset: findings are only logged, e.g. a dry run) |
- * | `QUARANTINE_BUCKET` | cloudtrail-* | Trailhound's bucket for what could not be used |
- * | `QUARANTINE_PREFIX` | cloudtrail-* | key prefix there (default `quarantine/`) |
+ * | `QUARANTINE_BUCKET` | cloudtrail-*, runtime-ingest | Trailhound's bucket for what could not be used |
+ * | `QUARANTINE_PREFIX` | cloudtrail-*, runtime-ingest | key prefix there (default `quarantine/`) |
  * | `IDEMPOTENCY_TABLE_NAME` | cloudtrail-s3-ingest | the Powertools idempotency table (objects already processed) |
  * | `GCP_PUSH_AUDIENCE` | gcp-pubsub-push | the audience the push subscription puts in its token (by default there: the function URL) |
  * | `GCP_PUSH_SERVICE_ACCOUNT` | gcp-pubsub-push | the only service account allowed to push |
@@ -72,6 +72,9 @@ export interface CloudTrailIngestEnv extends CommonEnv {
   readonly quarantineBucket: string;
   readonly quarantinePrefix: string;
 }
+
+/** The runtime records ingest's environment: the same as the CloudTrail ingests' (it quarantines to S3 too). */
+export type RuntimeIngestEnv = CloudTrailIngestEnv;
 
 export interface CloudTrailS3IngestEnv extends CloudTrailIngestEnv {
   readonly idempotencyTableName: string;
@@ -238,6 +241,12 @@ export function readCloudTrailS3IngestEnv(env: EnvSource = source): CloudTrailS3
 
 /** The CloudTrail EventBridge ingest handler's environment. */
 export function readCloudTrailEventBridgeIngestEnv(env: EnvSource = source): CloudTrailIngestEnv {
+  const reader = new EnvReader(env);
+  return reader.done(cloudTrailIngest(reader));
+}
+
+/** The runtime records ingest handler's environment (CloudWatch Logs subscriptions and the collector's queue). */
+export function readRuntimeIngestEnv(env: EnvSource = source): RuntimeIngestEnv {
   const reader = new EnvReader(env);
   return reader.done(cloudTrailIngest(reader));
 }

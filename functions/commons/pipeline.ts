@@ -26,7 +26,7 @@
  *   {@link MeasuredFindingSink} counts them by severity and measures each
  *   finding's lag, from the event time of its newest event to its delivery.
  * - **Quarantine**: whatever sink the host gives (the S3 quarantine for the
- *   CloudTrail paths, {@link LogQuarantine} for pushes and pulls), counted.
+ *   CloudTrail and runtime paths, {@link LogQuarantine} for pushes and pulls), counted.
  * - **Source metrics**: each function sets its `source` as a default metric
  *   dimension ({@link useSourceDimension}); every run adds `EventsIn`,
  *   `EventLag`, `Dropped`, `Quarantined` and `DuplicatesSkipped` under it, which
@@ -61,7 +61,13 @@ export const LAMBDA_BATCH_SIZE = 5_000;
 const QUARANTINE_CONTENT_CHARS = 8 * 1024;
 
 /** The `source` dimension of a function's metrics: which delivery path it serves. */
-export type SourceName = 'cloudtrail-s3' | 'cloudtrail-eventbridge' | 'gcp-push' | 'gcp-pull' | 'azure-pull';
+export type SourceName =
+  | 'cloudtrail-s3'
+  | 'cloudtrail-eventbridge'
+  | 'gcp-push'
+  | 'gcp-pull'
+  | 'azure-pull'
+  | 'lambda-runtime';
 
 /** Puts every metric of this function under `source` (with the service), as the alarms expect. */
 export function useSourceDimension(source: SourceName): void {

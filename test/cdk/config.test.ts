@@ -40,6 +40,7 @@ describe('configuration', () => {
       logRetentionDays: 365,
       quarantineExpirationDays: 90,
       findingsArchiveDays: 365,
+      runtimeCollector: { enabled: false, architectures: ['arm64', 'x86_64'] },
     });
   });
 

@@ -8,8 +8,8 @@
  * the top) and Log Analytics rows (PascalCase columns holding JSON text).
  * Each predicate is pure and total: odd input gives `false`, never an exception.
  */
-import type { Lists, RulePredicate } from '../../engine/condition.js';
-import type { NormalizedEvent } from '../../schema/event.js';
+import type { AuditPredicate, Lists } from '../../engine/condition.js';
+import type { ApiActivity } from '../../schema/api-activity.js';
 import { asList, asObject, type Json } from './json.js';
 
 const text = (value: unknown): string | undefined =>
@@ -45,13 +45,13 @@ function get(object: Json | undefined, key: string): unknown {
 const lowerSet = (values: ReadonlyArray<unknown> | undefined): Set<string> =>
   new Set((values ?? []).map((v) => String(v).toLowerCase()));
 
-const raw = (event: NormalizedEvent): Json => asObject(event.raw) ?? {};
+const raw = (event: ApiActivity): Json => asObject(event.raw) ?? {};
 
 // ---------------------------------------------------------------------------
 // Activity Log
 
 /** The record's `properties` bag: export and REST shapes (`properties`), Log Analytics (`Properties_d`). */
-function activityProperties(event: NormalizedEvent): Json | undefined {
+function activityProperties(event: ApiActivity): Json | undefined {
   const record = raw(event);
   return objectOf(record.properties) ?? objectOf(record.Properties_d) ?? objectOf(record.Properties);
 }
@@ -61,17 +61,17 @@ function activityProperties(event: NormalizedEvent): Json | undefined {
  * the request's first record; the outcome record of the same operation carries
  * `responseBody` instead, read by {@link requestBody} when the request's is absent.
  */
-function requestOnlyBody(event: NormalizedEvent): Json | undefined {
+function requestOnlyBody(event: ApiActivity): Json | undefined {
   return objectOf(get(activityProperties(event), 'requestbody'));
 }
 
 /** The request body, or the response body (the resource as it stands after the call) when the record has no request body. */
-export function requestBody(event: NormalizedEvent): Json | undefined {
+export function requestBody(event: ApiActivity): Json | undefined {
   return requestOnlyBody(event) ?? objectOf(get(activityProperties(event), 'responseBody'));
 }
 
 /** The `properties` object of an ARM request body (`{"properties": {...}}`, any casing). */
-function bodyProperties(event: NormalizedEvent): Json | undefined {
+function bodyProperties(event: ApiActivity): Json | undefined {
   const body = requestBody(event);
   return objectOf(get(body, 'properties')) ?? undefined;
 }
@@ -80,14 +80,14 @@ const isFalse = (value: unknown): boolean => value === false || String(value).to
 const isTrue = (value: unknown): boolean => value === true || String(value).toLowerCase() === 'true';
 
 /** The last segment of a role definition id (`/subscriptions/…/roleDefinitions/<guid>` → guid). */
-function roleDefinitionGuid(event: NormalizedEvent): string | undefined {
+function roleDefinitionGuid(event: ApiActivity): string | undefined {
   const id = text(get(bodyProperties(event), 'roleDefinitionId'));
   if (id === undefined) return undefined;
   return id.slice(id.lastIndexOf('/') + 1).toLowerCase();
 }
 
 /** Scope of a role assignment: the request's own, else the part of the resource id before the assignment. */
-function roleAssignmentScope(event: NormalizedEvent): string | undefined {
+function roleAssignmentScope(event: ApiActivity): string | undefined {
   const scope = text(get(bodyProperties(event), 'scope'));
   if (scope !== undefined) return scope;
   const id = event.resources[0]?.uid;
@@ -104,7 +104,7 @@ const BROAD_SCOPE =
  * one of `azure_privileged_rbac_roles` (Owner, Contributor, User Access
  * Administrator…) at the root, a management group or a whole subscription.
  */
-export function azureRoleAssignmentPrivilegedAtBroadScope(event: NormalizedEvent, lists: Lists): boolean {
+export function azureRoleAssignmentPrivilegedAtBroadScope(event: ApiActivity, lists: Lists): boolean {
   const role = roleDefinitionGuid(event);
   const scope = roleAssignmentScope(event);
   if (role === undefined || scope === undefined) return false;
@@ -112,7 +112,7 @@ export function azureRoleAssignmentPrivilegedAtBroadScope(event: NormalizedEvent
 }
 
 /** A role assignment granting one of `azure_data_plane_admin_roles` (data owner / secrets roles) at any scope. */
-export function azureRoleAssignmentDataPlaneAdmin(event: NormalizedEvent, lists: Lists): boolean {
+export function azureRoleAssignmentDataPlaneAdmin(event: ApiActivity, lists: Lists): boolean {
   const role = roleDefinitionGuid(event);
   return role !== undefined && lowerSet(lists.azure_data_plane_admin_roles).has(role);
 }
@@ -134,7 +134,7 @@ const ESCALATING_ACTIONS = new Set([
  * `actions` allow everything (`*`) or let the holder grant roles — the
  * Owner-equivalent custom roles attackers create to hide a privilege grant.
  */
-export function azureCustomRoleGrantsEscalation(event: NormalizedEvent): boolean {
+export function azureCustomRoleGrantsEscalation(event: ApiActivity): boolean {
   const permissions = listOf(get(bodyProperties(event), 'permissions'));
   return permissions.some((item) =>
     listOf(get(objectOf(item), 'actions')).some(
@@ -178,7 +178,7 @@ function nsgRuleOpensAdminPort(rule: Json | undefined, ports: ReadonlyArray<numb
  * inbound traffic from any address / the `Internet` tag to an administration or
  * database port of `azure_admin_ports`, or to every port.
  */
-export function azureNsgAdminPortOpenToInternet(event: NormalizedEvent, lists: Lists): boolean {
+export function azureNsgAdminPortOpenToInternet(event: ApiActivity, lists: Lists): boolean {
   const ports = (lists.azure_admin_ports ?? []).map(Number).filter((n) => Number.isInteger(n));
   const properties = bodyProperties(event);
   if (properties === undefined) return false;
@@ -207,7 +207,7 @@ function ipv4ToNumber(address: string): number | undefined {
  * address range spans at least a /8 — `0.0.0.0`–`255.255.255.255` is the usual
  * "allow everyone". The special `0.0.0.0`–`0.0.0.0` rule ("allow Azure services") is not counted.
  */
-export function azureFirewallRuleOpensWideRange(event: NormalizedEvent): boolean {
+export function azureFirewallRuleOpensWideRange(event: ApiActivity): boolean {
   const properties = bodyProperties(event);
   const start = ipv4ToNumber(text(get(properties, 'startIpAddress')) ?? '');
   const end = ipv4ToNumber(text(get(properties, 'endIpAddress')) ?? '');
@@ -221,7 +221,7 @@ export function azureFirewallRuleOpensWideRange(event: NormalizedEvent): boolean
  * account rather than a full (re)deployment, which also carries `location` —
  * public network access opened to all networks or shared-key access re-enabled.
  */
-export function azureStorageAccountProtectionsWeakened(event: NormalizedEvent): boolean {
+export function azureStorageAccountProtectionsWeakened(event: ApiActivity): boolean {
   const properties = bodyProperties(event);
   if (properties === undefined) return false;
   if (isFalse(get(properties, 'supportsHttpsTrafficOnly'))) return true;
@@ -239,12 +239,12 @@ export function azureStorageAccountProtectionsWeakened(event: NormalizedEvent): 
 }
 
 /** A storage account write that sets `allowBlobPublicAccess: true`. */
-export function azureStorageAccountAllowsPublicBlobAccess(event: NormalizedEvent): boolean {
+export function azureStorageAccountAllowsPublicBlobAccess(event: ApiActivity): boolean {
   return isTrue(get(bodyProperties(event), 'allowBlobPublicAccess'));
 }
 
 /** A blob container write that sets `publicAccess` to `Blob` or `Container` (anonymous read). */
-export function azureStorageContainerMadePublic(event: NormalizedEvent): boolean {
+export function azureStorageContainerMadePublic(event: ApiActivity): boolean {
   const access = String(get(bodyProperties(event), 'publicAccess') ?? '').toLowerCase();
   return access === 'blob' || access === 'container';
 }
@@ -253,7 +253,7 @@ export function azureStorageContainerMadePublic(event: NormalizedEvent): boolean
  * A blob / file service write that turns off a recovery feature: blob or
  * container soft delete, share soft delete, versioning, point-in-time restore.
  */
-export function azureStorageRecoveryFeatureDisabled(event: NormalizedEvent): boolean {
+export function azureStorageRecoveryFeatureDisabled(event: ApiActivity): boolean {
   const properties = bodyProperties(event);
   if (properties === undefined) return false;
   for (const policy of [
@@ -276,7 +276,7 @@ const CUSTOM_SCRIPT_TYPES = new Set(['customscriptextension', 'customscript', 'c
  * (Windows `CustomScriptExtension`, Linux `CustomScript`); without a request
  * body, an extension named after it.
  */
-export function azureVmExtensionIsCustomScript(event: NormalizedEvent): boolean {
+export function azureVmExtensionIsCustomScript(event: ApiActivity): boolean {
   const properties = bodyProperties(event);
   const type = text(get(properties, 'type'));
   if (type !== undefined) return CUSTOM_SCRIPT_TYPES.has(type.toLowerCase());
@@ -285,7 +285,7 @@ export function azureVmExtensionIsCustomScript(event: NormalizedEvent): boolean 
 }
 
 /** A Defender for Cloud plan (Microsoft.Security/pricings/write) set to the `Free` tier, i.e. turned off. */
-export function azureDefenderPlanSetToFree(event: NormalizedEvent): boolean {
+export function azureDefenderPlanSetToFree(event: ApiActivity): boolean {
   return String(get(bodyProperties(event), 'pricingTier') ?? '').toLowerCase() === 'free';
 }
 
@@ -300,7 +300,7 @@ const READ_PERMISSIONS: Readonly<Record<string, ReadonlySet<string>>> = {
  * A Key Vault access-policy change (`accessPolicies/write` add or replace, or a
  * vault write carrying policies) that lets some principal read secrets, or back up / export keys and certificates.
  */
-export function azureKeyVaultPolicyGrantsRead(event: NormalizedEvent): boolean {
+export function azureKeyVaultPolicyGrantsRead(event: ApiActivity): boolean {
   const name = (event.resources[0]?.name ?? '').toLowerCase();
   if (name === 'remove') return false;
   const policies = listOf(get(bodyProperties(event), 'accessPolicies'));
@@ -340,7 +340,7 @@ function isPrivateAddress(address: string): boolean {
  * A storage resource-log record (StorageRead / StorageWrite / StorageDelete)
  * whose caller address — written `ip:port`, or `[v6]:port` — is a public one.
  */
-export function azureStorageCallerIsPublic(event: NormalizedEvent): boolean {
+export function azureStorageCallerIsPublic(event: ApiActivity): boolean {
   const value = text(raw(event).callerIpAddress) ?? text(raw(event).CallerIpAddress);
   if (value === undefined) return false;
   let address = value.trim();
@@ -356,7 +356,7 @@ export function azureStorageCallerIsPublic(event: NormalizedEvent): boolean {
  * response body, so the access level it set cannot be read. Records whose body
  * is present are judged by {@link azureStorageContainerMadePublic} instead.
  */
-export function azureContainerWriteWithoutBody(event: NormalizedEvent): boolean {
+export function azureContainerWriteWithoutBody(event: ApiActivity): boolean {
   return requestBody(event) === undefined;
 }
 
@@ -370,7 +370,7 @@ const BUILT_IN_POLICY = /^\/providers\/microsoft\.authorization\/policy(set)?def
  * policy that applied). A record that does not name its definition is
  * reported: a deployment the log cannot tie to a known definition is unknown.
  */
-export function azurePolicyDeploymentByUntrustedDefinition(event: NormalizedEvent, lists: Lists): boolean {
+export function azurePolicyDeploymentByUntrustedDefinition(event: ApiActivity, lists: Lists): boolean {
   const policies = listOf(get(activityProperties(event), 'policies'))
     .map((item) => objectOf(item))
     .filter((item): item is Json => item !== undefined);
@@ -392,7 +392,7 @@ export function azurePolicyDeploymentByUntrustedDefinition(event: NormalizedEven
  * and `modify` assignments need one, because the identity is what deploys or
  * changes resources on the policy's behalf.
  */
-export function azurePolicyAssignmentHasIdentity(event: NormalizedEvent): boolean {
+export function azurePolicyAssignmentHasIdentity(event: ApiActivity): boolean {
   const kind = String(get(objectOf(get(requestBody(event), 'identity')), 'type') ?? '').toLowerCase();
   return kind !== '' && kind !== 'none';
 }
@@ -401,12 +401,12 @@ export function azurePolicyAssignmentHasIdentity(event: NormalizedEvent): boolea
 // Entra ID audit logs
 
 /** The audit record itself: the export nests it in `properties`, Graph and Log Analytics do not. */
-function auditRecord(event: NormalizedEvent): Json {
+function auditRecord(event: ApiActivity): Json {
   const record = raw(event);
   return objectOf(record.properties) ?? record;
 }
 
-function targetResources(event: NormalizedEvent): Json[] {
+function targetResources(event: ApiActivity): Json[] {
   return listOf(get(auditRecord(event), 'targetResources'))
     .map((item) => objectOf(item))
     .filter((item): item is Json => item !== undefined);
@@ -419,7 +419,7 @@ interface ModifiedProperty {
 }
 
 /** Every `modifiedProperties` entry of every target, values as text (Entra writes them JSON-quoted). */
-function modifiedProperties(event: NormalizedEvent): ModifiedProperty[] {
+function modifiedProperties(event: ApiActivity): ModifiedProperty[] {
   const out: ModifiedProperty[] = [];
   for (const target of targetResources(event)) {
     for (const item of listOf(get(target, 'modifiedProperties'))) {
@@ -444,7 +444,7 @@ function unquoted(value: string): string {
   return typeof decodedValue === 'string' ? decodedValue.trim() : value.trim();
 }
 
-function additionalDetail(event: NormalizedEvent, key: string): string | undefined {
+function additionalDetail(event: ApiActivity, key: string): string | undefined {
   const wanted = key.toLowerCase();
   for (const item of listOf(get(auditRecord(event), 'additionalDetails'))) {
     const detail = objectOf(item);
@@ -454,7 +454,7 @@ function additionalDetail(event: NormalizedEvent, key: string): string | undefin
 }
 
 /** The directory role a role-management record is about: its `Role` target, or `Role.DisplayName` / `Role.TemplateId`. */
-function entraRolesOf(event: NormalizedEvent): string[] {
+function entraRolesOf(event: ApiActivity): string[] {
   const roles: string[] = [];
   for (const target of targetResources(event)) {
     if (String(get(target, 'type') ?? '').toLowerCase() === 'role') {
@@ -471,7 +471,7 @@ function entraRolesOf(event: NormalizedEvent): string[] {
 }
 
 /** The role of an Entra role assignment is one of `entra_privileged_roles` (names or template ids). */
-export function entraPrivilegedRoleAssigned(event: NormalizedEvent, lists: Lists): boolean {
+export function entraPrivilegedRoleAssigned(event: ApiActivity, lists: Lists): boolean {
   const privileged = lowerSet(lists.entra_privileged_roles);
   return entraRolesOf(event).some((role) => privileged.has(role.toLowerCase()));
 }
@@ -498,7 +498,7 @@ function exclusionsOf(policy: Json | undefined): Set<string> {
  * switched off or to report-only, its MFA / authentication-strength / block
  * control removed, or new users, groups or roles excluded from it.
  */
-export function entraConditionalAccessWeakened(event: NormalizedEvent): boolean {
+export function entraConditionalAccessWeakened(event: ApiActivity): boolean {
   if (event.api.operation.toLowerCase() === 'delete conditional access policy') return true;
   for (const property of modifiedProperties(event)) {
     if (property.name.toLowerCase() !== 'conditionalaccesspolicy') continue;
@@ -537,7 +537,7 @@ function discoveryUrls(value: string): Set<string> {
  * authentication provider — an OpenID Connect discovery URL that the old value
  * did not have: whoever runs that provider can then satisfy MFA for the tenant's users.
  */
-export function entraExternalAuthProviderChanged(event: NormalizedEvent): boolean {
+export function entraExternalAuthProviderChanged(event: ApiActivity): boolean {
   return modifiedProperties(event).some((property) => {
     const before = discoveryUrls(property.oldValue);
     for (const url of discoveryUrls(property.newValue)) if (!before.has(url)) return true;
@@ -549,7 +549,7 @@ export function entraExternalAuthProviderChanged(event: NormalizedEvent): boolea
  * Per-user MFA turned off: the legacy `Disable Strong Authentication` activity,
  * or an `Update user` whose StrongAuthenticationRequirement went from set to empty / state 0.
  */
-export function entraPerUserMfaDisabled(event: NormalizedEvent): boolean {
+export function entraPerUserMfaDisabled(event: ApiActivity): boolean {
   if (event.api.operation.toLowerCase() === 'disable strong authentication') return true;
   return modifiedProperties(event).some((property) => {
     if (property.name.toLowerCase() !== 'strongauthenticationrequirement') return false;
@@ -563,7 +563,7 @@ export function entraPerUserMfaDisabled(event: NormalizedEvent): boolean {
 }
 
 /** Scopes / app roles named in consent and permission-grant records. */
-function grantedPermissions(event: NormalizedEvent): string[] {
+function grantedPermissions(event: ApiActivity): string[] {
   const out: string[] = [];
   for (const property of modifiedProperties(event)) {
     const name = property.name.toLowerCase();
@@ -582,7 +582,7 @@ function grantedPermissions(event: NormalizedEvent): string[] {
  * A consent or permission grant that hands an application one of
  * `entra_risky_permissions` (mail, files, directory or role write, full access as app…).
  */
-export function entraRiskyPermissionGranted(event: NormalizedEvent, lists: Lists): boolean {
+export function entraRiskyPermissionGranted(event: ApiActivity, lists: Lists): boolean {
   const risky = lowerSet(lists.entra_risky_permissions);
   return grantedPermissions(event).some((permission) => risky.has(permission.toLowerCase()));
 }
@@ -596,7 +596,7 @@ const domainOf = (address: string | undefined): string | undefined => {
  * A guest invitation to an address whose domain is neither the inviter's nor
  * one of `trusted_partner_domains`.
  */
-export function entraInviteToExternalDomain(event: NormalizedEvent, lists: Lists): boolean {
+export function entraInviteToExternalDomain(event: ApiActivity, lists: Lists): boolean {
   const invited = domainOf(additionalDetail(event, 'invitedUserEmailAddress'));
   if (invited === undefined) return false;
   const inviter = domainOf(event.actor.user.uid);
@@ -624,7 +624,7 @@ function nameHasMarker(local: string, markers: readonly string[]): boolean {
  * `entra_privileged_account_markers` as a part (admin-…, …-adm, breakglass…).
  * Changes a user makes to their own account are not counted.
  */
-export function entraTargetIsPrivilegedAccount(event: NormalizedEvent, lists: Lists): boolean {
+export function entraTargetIsPrivilegedAccount(event: ApiActivity, lists: Lists): boolean {
   const accounts = lowerSet(lists.entra_privileged_accounts);
   const markers = [...lowerSet(lists.entra_privileged_account_markers)];
   const actor = event.actor.user.uid?.toLowerCase();
@@ -646,7 +646,7 @@ const entriesOf = (value: string): string[] => listOf(value).map((item) => JSON.
  * service principal: `Add service principal credentials`, or a certificates-and-
  * secrets update whose key list gained an entry (the same activity also logs removals).
  */
-export function entraCredentialAdded(event: NormalizedEvent): boolean {
+export function entraCredentialAdded(event: ApiActivity): boolean {
   if (event.api.operation.toLowerCase().startsWith('add ')) return true;
   const keyLists = modifiedProperties(event).filter((property) =>
     ['keydescription', 'keycredentials', 'passwordcredentials'].includes(property.name.toLowerCase()),
@@ -659,7 +659,7 @@ export function entraCredentialAdded(event: NormalizedEvent): boolean {
 }
 
 /** An application update that added or changed a federated identity credential. */
-export function entraFederatedCredentialAdded(event: NormalizedEvent): boolean {
+export function entraFederatedCredentialAdded(event: ApiActivity): boolean {
   return modifiedProperties(event).some((property) => {
     if (!property.name.toLowerCase().includes('federatedidentitycredential')) return false;
     const before = new Set(entriesOf(property.oldValue));
@@ -671,12 +671,12 @@ export function entraFederatedCredentialAdded(event: NormalizedEvent): boolean {
 // Entra ID sign-in logs
 
 /** The sign-in record: nested under `properties` in exports, at the top in Graph and Log Analytics. */
-function signInRecord(event: NormalizedEvent): Json {
+function signInRecord(event: ApiActivity): Json {
   return auditRecord(event);
 }
 
 /** A sign-in field under its camelCase or PascalCase name. */
-function signInField(event: NormalizedEvent, name: string): unknown {
+function signInField(event: ApiActivity, name: string): unknown {
   return get(signInRecord(event), name);
 }
 
@@ -684,7 +684,7 @@ function signInField(event: NormalizedEvent, name: string): unknown {
  * Entra ID Protection rated the sign-in high risk (in real time or in
  * aggregate), and the risk was not dismissed, remediated or confirmed safe.
  */
-export function entraSignInHighRisk(event: NormalizedEvent): boolean {
+export function entraSignInHighRisk(event: ApiActivity): boolean {
   const during = String(signInField(event, 'riskLevelDuringSignIn') ?? '').toLowerCase();
   const aggregated = String(signInField(event, 'riskLevelAggregated') ?? '').toLowerCase();
   if (during !== 'high' && aggregated !== 'high') return false;
@@ -693,25 +693,25 @@ export function entraSignInHighRisk(event: NormalizedEvent): boolean {
 }
 
 /** A sign-in whose client app is a legacy protocol (`entra_legacy_auth_clients`: IMAP, POP, SMTP AUTH, EAS…). */
-export function entraSignInLegacyClient(event: NormalizedEvent, lists: Lists): boolean {
+export function entraSignInLegacyClient(event: ApiActivity, lists: Lists): boolean {
   const client = text(signInField(event, 'clientAppUsed'));
   return client !== undefined && lowerSet(lists.entra_legacy_auth_clients).has(client.toLowerCase());
 }
 
 /** The sign-in used the given protocol (`deviceCode`, `ropc`…), from `authenticationProtocol`. */
-function signInProtocol(event: NormalizedEvent): string {
+function signInProtocol(event: ApiActivity): string {
   return String(signInField(event, 'authenticationProtocol') ?? '').toLowerCase();
 }
 
 /** A device-code sign-in whose client is the Microsoft Authentication Broker (device registration / PRT). */
-export function entraDeviceCodeToBroker(event: NormalizedEvent, lists: Lists): boolean {
+export function entraDeviceCodeToBroker(event: ApiActivity, lists: Lists): boolean {
   if (signInProtocol(event) !== 'devicecode') return false;
   const app = String(signInField(event, 'appId') ?? '').toLowerCase();
   return lowerSet(lists.entra_device_code_sensitive_clients).has(app);
 }
 
 /** A resource-owner password credentials (ROPC) sign-in that was satisfied with a single factor. */
-export function entraRopcSingleFactor(event: NormalizedEvent): boolean {
+export function entraRopcSingleFactor(event: ApiActivity): boolean {
   if (signInProtocol(event) !== 'ropc') return false;
   return (
     String(signInField(event, 'authenticationRequirement') ?? '').toLowerCase() !==
@@ -720,14 +720,14 @@ export function entraRopcSingleFactor(event: NormalizedEvent): boolean {
 }
 
 /** An interactive sign-in (the user typed or clicked), as opposed to a token refresh by a client. */
-export function entraSignInInteractive(event: NormalizedEvent): boolean {
+export function entraSignInInteractive(event: ApiActivity): boolean {
   const value = signInField(event, 'isInteractive');
   if (value !== undefined) return isTrue(value);
   return /^signinlogs$/i.test(event.metadata.log_name);
 }
 
 /** A sign-in by the Visual Studio Code client (`entra_vscode_client_ids`) for Microsoft Graph. */
-export function entraVsCodeTokenForGraph(event: NormalizedEvent, lists: Lists): boolean {
+export function entraVsCodeTokenForGraph(event: ApiActivity, lists: Lists): boolean {
   const app = String(signInField(event, 'appId') ?? '').toLowerCase();
   if (!lowerSet(lists.entra_vscode_client_ids).has(app)) return false;
   const resource = String(signInField(event, 'resourceDisplayName') ?? '').toLowerCase();
@@ -735,7 +735,7 @@ export function entraVsCodeTokenForGraph(event: NormalizedEvent, lists: Lists): 
   return resource === 'microsoft graph' || resourceId === '00000003-0000-0000-c000-000000000000';
 }
 
-export const AZURE_PREDICATES: Readonly<Record<string, RulePredicate>> = {
+export const AZURE_PREDICATES: Readonly<Record<string, AuditPredicate>> = {
   azureRoleAssignmentPrivilegedAtBroadScope,
   azureRoleAssignmentDataPlaneAdmin,
   azureCustomRoleGrantsEscalation,

@@ -4,8 +4,8 @@
  * preferences) to tell a change that reduces coverage from a routine one.
  * Each is pure and total: odd or missing input reads as "not reduced".
  */
-import type { Lists, RulePredicate } from '../../engine/condition.js';
-import type { NormalizedEvent } from '../../schema/event.js';
+import type { AuditPredicate, Lists } from '../../engine/condition.js';
+import type { ApiActivity } from '../../schema/api-activity.js';
 import { asList, asObject, isOwnOrTrustedAccount, type Json } from './json.js';
 
 const MS_PER_DAY = 86_400_000;
@@ -14,7 +14,7 @@ const MS_PER_DAY = 86_400_000;
 export const SHORT_EXPIRY_DAYS = 7;
 
 /** A request's parameters, or an empty object. */
-const paramsOf = (event: NormalizedEvent): Json => asObject(event.raw.requestParameters) ?? {};
+const paramsOf = (event: ApiActivity): Json => asObject(event.raw.requestParameters) ?? {};
 
 /** Numbers that arrive as numbers or as XML-ish strings ("1"). */
 function toNumber(value: unknown): number | undefined {
@@ -74,7 +74,7 @@ function advancedSelectorsReduce(selectors: unknown[]): boolean {
  * or only drop reads (WriteOnly) or the KMS / RDS Data event sources, are
  * routine cost tuning and do not count.
  */
-export function trailSelectorsReduceCoverage(event: NormalizedEvent): boolean {
+export function trailSelectorsReduceCoverage(event: ApiActivity): boolean {
   const params = paramsOf(event);
   switch (event.api.operation) {
     case 'PutEventSelectors': {
@@ -108,7 +108,7 @@ function expiresWithin(expiration: Json | undefined, eventTime: number, days: nu
  * (or purges noncurrent versions) within {@link SHORT_EXPIRY_DAYS} days.
  * Abort-multipart and transition rules do not delete logs and are ignored.
  */
-export function lifecycleExpiresQuickly(event: NormalizedEvent): boolean {
+export function lifecycleExpiresQuickly(event: ApiActivity): boolean {
   const config = asObject(paramsOf(event).LifecycleConfiguration);
   for (const item of asList(config?.Rule)) {
     const rule = asObject(item);
@@ -136,7 +136,7 @@ function requestedKmsKeys(params: Json): string[] {
  * unreadable, or read it. Aliases and bare key ids are always local; accounts in
  * `trusted_accounts` are not counted.
  */
-export function kmsKeyInOtherAccount(event: NormalizedEvent, lists: Lists): boolean {
+export function kmsKeyInOtherAccount(event: ApiActivity, lists: Lists): boolean {
   for (const key of requestedKmsKeys(paramsOf(event))) {
     const account = KMS_ARN.exec(key)?.[1];
     if (account !== undefined && !isOwnOrTrustedAccount(account, event.cloud.account, lists)) return true;
@@ -150,7 +150,7 @@ export function kmsKeyInOtherAccount(event: NormalizedEvent, lists: Lists): bool
 export const BULK_ALARM_COUNT = 5;
 
 /** DeleteAlarms / DisableAlarmActions naming {@link BULK_ALARM_COUNT} or more alarms at once. */
-export function manyAlarmsInRequest(event: NormalizedEvent): boolean {
+export function manyAlarmsInRequest(event: ApiActivity): boolean {
   return asList(paramsOf(event).alarmNames).length >= BULK_ALARM_COUNT;
 }
 
@@ -175,7 +175,7 @@ const blank = (value: unknown): boolean => value === undefined || value === null
  * and no CloudWatch streaming. Content the record does not carry, or carries
  * in YAML, reads as "not disabled".
  */
-export function sessionLoggingDisabled(event: NormalizedEvent): boolean {
+export function sessionLoggingDisabled(event: ApiActivity): boolean {
   const params = paramsOf(event);
   if (params.name !== SESSION_PREFERENCES_DOCUMENT) return false;
   const content = parseJsonObject(params.content);
@@ -187,7 +187,7 @@ export function sessionLoggingDisabled(event: NormalizedEvent): boolean {
 }
 
 /** Predicates for the evasion rules. */
-export const EVASION_PREDICATES: Readonly<Record<string, RulePredicate>> = {
+export const EVASION_PREDICATES: Readonly<Record<string, AuditPredicate>> = {
   trailSelectorsReduceCoverage,
   lifecycleExpiresQuickly,
   kmsKeyInOtherAccount,

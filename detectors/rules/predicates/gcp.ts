@@ -7,8 +7,8 @@
  *
  * Record format: https://cloud.google.com/logging/docs/reference/audit/auditlog/rest/Shared.Types/AuditLog
  */
-import type { Lists, RulePredicate } from '../../engine/condition.js';
-import type { NormalizedEvent } from '../../schema/event.js';
+import type { AuditPredicate, Lists } from '../../engine/condition.js';
+import type { ApiActivity } from '../../schema/api-activity.js';
 import { asList, asObject, isOwnOrTrustedAccount, type Json } from './json.js';
 import { k8sWorkloadEscapesContainer } from './kubernetes.js';
 
@@ -18,8 +18,8 @@ const text = (value: unknown): string | undefined =>
 const strings = (list: ReadonlyArray<unknown> | undefined): string[] =>
   (list ?? []).filter((v): v is string => typeof v === 'string').map((v) => v.toLowerCase());
 
-const payloadOf = (event: NormalizedEvent): Json => asObject(event.raw.protoPayload) ?? {};
-const requestOf = (event: NormalizedEvent): Json => asObject(payloadOf(event).request) ?? {};
+const payloadOf = (event: ApiActivity): Json => asObject(event.raw.protoPayload) ?? {};
+const requestOf = (event: ApiActivity): Json => asObject(payloadOf(event).request) ?? {};
 
 // ---------------------------------------------------------------------------
 // IAM policy changes
@@ -52,7 +52,7 @@ function bindingsToGrants(bindings: unknown): Grant[] {
  * only carry the whole policy as sent, so bindings that already existed count
  * as granted again: the rules say so in their false positives.
  */
-export function grantsOf(event: NormalizedEvent): Grant[] {
+export function grantsOf(event: ApiActivity): Grant[] {
   const payload = payloadOf(event);
   const delta = asObject(asObject(payload.serviceData)?.policyDelta);
   if (delta !== undefined && Array.isArray(delta.bindingDeltas)) {
@@ -77,7 +77,7 @@ export function grantsOf(event: NormalizedEvent): Grant[] {
 const PUBLIC_MEMBERS = new Set(['allusers', 'allauthenticatedusers']);
 
 /** A policy change that grants a role to `allUsers` or `allAuthenticatedUsers` (anyone, or any Google account). */
-export function gcpPolicyGrantsPublicMember(event: NormalizedEvent): boolean {
+export function gcpPolicyGrantsPublicMember(event: ApiActivity): boolean {
   return grantsOf(event).some((grant) => PUBLIC_MEMBERS.has(grant.member.toLowerCase()));
 }
 
@@ -115,12 +115,12 @@ export function isExternalMember(member: string, lists: Lists): boolean {
 }
 
 /** A policy change that grants a role to a member outside the organization (see `isExternalMember`). */
-export function gcpPolicyGrantsExternalMember(event: NormalizedEvent, lists: Lists): boolean {
+export function gcpPolicyGrantsExternalMember(event: ApiActivity, lists: Lists): boolean {
   return grantsOf(event).some((grant) => isExternalMember(grant.member, lists));
 }
 
 /** A policy change that grants one of `gcp_privileged_roles` to anyone but a Google service agent. */
-export function gcpPolicyGrantsPrivilegedRole(event: NormalizedEvent, lists: Lists): boolean {
+export function gcpPolicyGrantsPrivilegedRole(event: ApiActivity, lists: Lists): boolean {
   const privileged = new Set(strings(lists.gcp_privileged_roles));
   return grantsOf(event).some(
     (grant) => privileged.has(grant.role.toLowerCase()) && !isServiceAgentMember(grant.member),
@@ -142,7 +142,7 @@ function isServiceAgentMember(member: string): boolean {
  * DATA_READ / DATA_WRITE / ADMIN_READ log type turned off) or a member exempted
  * from one (`serviceData.policyDelta.auditConfigDeltas`).
  */
-export function gcpAuditLoggingReduced(event: NormalizedEvent): boolean {
+export function gcpAuditLoggingReduced(event: ApiActivity): boolean {
   const delta = asObject(asObject(payloadOf(event).serviceData)?.policyDelta);
   for (const item of asList(delta?.auditConfigDeltas)) {
     const change = asObject(item);
@@ -175,7 +175,7 @@ function portSpecCovers(spec: string, ports: number[]): boolean {
  * world too: that is Compute Engine's default. A patch that opens the sources
  * without restating the allowed ports counts: its ports are not in the request.
  */
-export function gcpFirewallOpensAdminPortToWorld(event: NormalizedEvent, lists: Lists): boolean {
+export function gcpFirewallOpensAdminPortToWorld(event: ApiActivity, lists: Lists): boolean {
   const request = requestOf(event);
   if (request.disabled === true) return false;
   const direction = text(request.direction)?.toUpperCase();
@@ -237,7 +237,7 @@ function updateMaskOf(request: Json): string {
  * or a deployment running as a service account of another project (not listed
  * in `trusted_accounts`) or as one listed in `gcp_privileged_service_accounts`.
  */
-export function gcpServerlessRunsAsNewIdentity(event: NormalizedEvent, lists: Lists): boolean {
+export function gcpServerlessRunsAsNewIdentity(event: ApiActivity, lists: Lists): boolean {
   const request = requestOf(event);
   const account = serverlessRuntimeServiceAccount(request);
   if (account === undefined) return false;
@@ -261,7 +261,7 @@ const tableProject = (name: unknown): string | undefined =>
  * Reads the v2 `BigQueryAuditMetadata` (`metadata.jobChange` / `jobInsertion`)
  * and the legacy `AuditData` (`serviceData.jobCompletedEvent`).
  */
-export function bigQueryJobWritesToOtherProject(event: NormalizedEvent, lists: Lists): boolean {
+export function bigQueryJobWritesToOtherProject(event: ApiActivity, lists: Lists): boolean {
   const payload = payloadOf(event);
   const metadata = asObject(payload.metadata);
   const job = asObject(asObject(metadata?.jobChange)?.job) ?? asObject(asObject(metadata?.jobInsertion)?.job);
@@ -295,7 +295,7 @@ export function bigQueryJobWritesToOtherProject(event: NormalizedEvent, lists: L
  * of `gcp_ransom_note_patterns` (case-insensitive regular expressions; a
  * pattern that does not compile is skipped).
  */
-export function gcsObjectNamedLikeRansomNote(event: NormalizedEvent, lists: Lists): boolean {
+export function gcsObjectNamedLikeRansomNote(event: ApiActivity, lists: Lists): boolean {
   const resource = text(payloadOf(event).resourceName) ?? '';
   const at = resource.indexOf('/objects/');
   if (at < 0) return false;
@@ -327,7 +327,7 @@ const gcsObjectProject = (name: unknown): string | undefined => {
  * normally writes `projects/_/buckets/…`, which names no project: such a
  * destination, or an entry whose own project is unknown, gives `false`.
  */
-export function gcsObjectCopiedToOtherProject(event: NormalizedEvent, lists: Lists): boolean {
+export function gcsObjectCopiedToOtherProject(event: ApiActivity, lists: Lists): boolean {
   const own = event.cloud.account;
   if (own === 'unknown' || own === '') return false;
   const destination = gcsObjectProject(asObject(payloadOf(event).metadata)?.destination);
@@ -340,7 +340,7 @@ export function gcsObjectCopiedToOtherProject(event: NormalizedEvent, lists: Lis
 // ---------------------------------------------------------------------------
 
 /** The value of a named parameter in a Workspace admin audit event (`metadata.event[].parameter[]`). */
-function workspaceParameter(event: NormalizedEvent, name: string): string[] {
+function workspaceParameter(event: ApiActivity, name: string): string[] {
   const values: string[] = [];
   for (const item of asList(asObject(payloadOf(event).metadata)?.event)) {
     for (const parameter of asList(asObject(item)?.parameter)) {
@@ -353,14 +353,14 @@ function workspaceParameter(event: NormalizedEvent, name: string): string[] {
 }
 
 /** A member added to a group listed in `gcp_privileged_groups` or whose name has an `admin(s)` word (gcp-admins@, org-admin@). */
-export function workspaceGroupIsPrivileged(event: NormalizedEvent, lists: Lists): boolean {
+export function workspaceGroupIsPrivileged(event: ApiActivity, lists: Lists): boolean {
   const privileged = strings(lists.gcp_privileged_groups);
   return workspaceParameter(event, 'GROUP_EMAIL').some(
     (group) => privileged.includes(group) || /(^|[-_.])admins?([-_.]|$)/.test(group.split('@')[0] ?? ''),
   );
 }
 
-export const GCP_PREDICATES: Readonly<Record<string, RulePredicate>> = {
+export const GCP_PREDICATES: Readonly<Record<string, AuditPredicate>> = {
   gcpPolicyGrantsPublicMember,
   gcpPolicyGrantsExternalMember,
   gcpPolicyGrantsPrivilegedRole,

@@ -3,8 +3,8 @@
  * escalation, credential access): reading IAM policy documents carried in a
  * request, and comparing the target of an IAM call with its caller.
  */
-import type { Lists, RulePredicate } from '../../engine/condition.js';
-import type { NormalizedEvent } from '../../schema/event.js';
+import type { AuditPredicate, Lists } from '../../engine/condition.js';
+import type { ApiActivity } from '../../schema/api-activity.js';
 import { asList, asObject, isOwnOrTrustedAccount, type Json, parsePolicy } from './json.js';
 import { policyDocumentIsPublic } from './policy.js';
 
@@ -22,7 +22,7 @@ const lower = (values: unknown): string[] =>
  * outcome as `responseElements.<eventName>: "Failure"` with no errorCode, which
  * the normalizer only reads for a few of them.
  */
-export function signinOutcomeFailed(event: NormalizedEvent): boolean {
+export function signinOutcomeFailed(event: ApiActivity): boolean {
   if (event.status === 'Failure') return true;
   return asObject(event.raw.responseElements)?.[event.api.operation] === 'Failure';
 }
@@ -53,7 +53,7 @@ export function policyGrantsAdmin(policy: unknown): boolean {
 }
 
 /** The request's identity policy document (PutUserPolicy, PutRolePolicy, PutGroupPolicy, CreatePolicyVersion, CreatePolicy) grants admin. */
-export function requestPolicyGrantsAdmin(event: NormalizedEvent): boolean {
+export function requestPolicyGrantsAdmin(event: ApiActivity): boolean {
   const params = asObject(event.raw.requestParameters);
   return params !== undefined && policyGrantsAdmin(params.policyDocument);
 }
@@ -78,7 +78,7 @@ function allowsAssumeRole(statement: Json): boolean {
  * that is not in the `trusted_accounts` list.
  * Service and federated principals are not counted.
  */
-export function trustPolicyAllowsExternalPrincipal(event: NormalizedEvent, lists: Lists): boolean {
+export function trustPolicyAllowsExternalPrincipal(event: ApiActivity, lists: Lists): boolean {
   const params = asObject(event.raw.requestParameters);
   if (params === undefined) return false;
   const document = parsePolicy(params.policyDocument ?? params.assumeRolePolicyDocument);
@@ -105,7 +105,7 @@ function lastSegment(arn: string | undefined): string | undefined {
 }
 
 /** Names the caller goes by: its IAM user name, or its role-session name (and the part before an `@`). */
-function callerNames(event: NormalizedEvent): string[] {
+function callerNames(event: ApiActivity): string[] {
   const { user, session } = event.actor;
   const names: Array<string | undefined> = [];
   if (user.type === 'IAMUser') {
@@ -123,7 +123,7 @@ function callerNames(event: NormalizedEvent): string[] {
  * other than the person the session is named after, or the root user acting on
  * any IAM user. IAM user names are case-insensitive, so the comparison is too.
  */
-export function targetsOtherUser(event: NormalizedEvent): boolean {
+export function targetsOtherUser(event: ApiActivity): boolean {
   const target = text(asObject(event.raw.requestParameters)?.userName)?.toLowerCase();
   if (target === undefined) return false;
   return !callerNames(event).includes(target);
@@ -134,7 +134,7 @@ export function targetsOtherUser(event: NormalizedEvent): boolean {
  * value is a negation (`!value`): it matches every secret, the "dump them all"
  * call of secret-harvesting tools.
  */
-export function batchSecretFilterMatchesAll(event: NormalizedEvent): boolean {
+export function batchSecretFilterMatchesAll(event: ApiActivity): boolean {
   const params = asObject(event.raw.requestParameters);
   if (params === undefined || asList(params.secretIdList).length > 0) return false;
   const filters = asList(params.filters).map(asObject);
@@ -146,7 +146,7 @@ export function batchSecretFilterMatchesAll(event: NormalizedEvent): boolean {
 }
 
 /** Predicates for the identity rules. */
-export const IDENTITY_PREDICATES: Readonly<Record<string, RulePredicate>> = {
+export const IDENTITY_PREDICATES: Readonly<Record<string, AuditPredicate>> = {
   signinOutcomeFailed,
   requestPolicyGrantsAdmin,
   trustPolicyAllowsExternalPrincipal,

@@ -3,7 +3,7 @@
  * `kubernetes.*` fields so they read GKE, AKS, EKS and any audit Event alike.
  */
 import type { Lists } from '../../engine/condition.js';
-import type { NormalizedEvent } from '../../schema/event.js';
+import type { ApiActivity } from '../../schema/api-activity.js';
 import { asList, asObject, type Json } from './json.js';
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
@@ -11,7 +11,7 @@ const strings = (value: unknown): string[] =>
   asList(value).filter((item): item is string => typeof item === 'string');
 
 /** The user a request ran as: the impersonated user when there is one, else the authenticated one. */
-function usernameOf(event: NormalizedEvent): string | undefined {
+function usernameOf(event: ApiActivity): string | undefined {
   return event.kubernetes?.user.username ?? event.actor.user.uid;
 }
 
@@ -43,7 +43,7 @@ const SYSTEM_USERS = new Set(['aksService', 'aks-support', 'kubelet', 'kube-apis
  * named in `k8s_trusted_service_accounts`. Anonymous requests and other
  * service accounts are not: they are what a stolen token looks like.
  */
-export function k8sClusterController(event: NormalizedEvent, lists: Lists): boolean {
+export function k8sClusterController(event: ApiActivity, lists: Lists): boolean {
   const username = usernameOf(event);
   if (username === undefined) return false;
   if (SYSTEM_USERS.has(username)) return true;
@@ -68,7 +68,7 @@ const SPEC_TEMPLATE_KINDS = new Set([
 ]);
 
 /** The pod spec a request creates: of a Pod, of a workload's template, or of a CronJob's job template. */
-function podSpecOf(event: NormalizedEvent): Json | undefined {
+function podSpecOf(event: ApiActivity): Json | undefined {
   const k8s = event.kubernetes;
   const request = asObject(k8s?.request_object);
   const spec = asObject(request?.spec);
@@ -132,7 +132,7 @@ function containersOf(spec: Json): Json[] {
  * dangerous added capability, the host's PID / IPC / network namespace, or a
  * hostPath volume of the node's root, system or runtime directories.
  */
-export function k8sWorkloadEscapesContainer(event: NormalizedEvent): boolean {
+export function k8sWorkloadEscapesContainer(event: ApiActivity): boolean {
   const spec = podSpecOf(event);
   if (spec === undefined) return false;
   if (spec.hostPID === true || spec.hostIPC === true || spec.hostNetwork === true) return true;
@@ -152,7 +152,7 @@ export function k8sWorkloadEscapesContainer(event: NormalizedEvent): boolean {
 }
 
 /** A workload that mounts some other directory of its node (not one {@link k8sWorkloadEscapesContainer} flags). */
-export function k8sWorkloadMountsHostPath(event: NormalizedEvent): boolean {
+export function k8sWorkloadMountsHostPath(event: ApiActivity): boolean {
   const spec = podSpecOf(event);
   if (spec === undefined) return false;
   const mounts = asList(spec.volumes).some((volume) => asObject(asObject(volume)?.hostPath) !== undefined);
@@ -177,7 +177,7 @@ const DANGEROUS_VERBS = new Set(['*', 'escalate', 'bind', 'impersonate', 'delete
  * pods/exec or attach, the node proxy (kubelet API), token minting, any
  * wildcard, or the escalate / bind / impersonate / deletecollection verbs.
  */
-export function k8sRoleGrantsDangerousPermissions(event: NormalizedEvent): boolean {
+export function k8sRoleGrantsDangerousPermissions(event: ApiActivity): boolean {
   const request = asObject(event.kubernetes?.request_object);
   if (request === undefined) return false;
   for (const item of asList(request.rules)) {
@@ -196,7 +196,7 @@ export function k8sRoleGrantsDangerousPermissions(event: NormalizedEvent): boole
  * An exec that copies files (`kubectl cp` runs `tar cf - <path>` to copy out
  * and `tar xmf - -C <dir>` to copy in), through a shell or not.
  */
-export function k8sExecIsFileCopy(event: NormalizedEvent): boolean {
+export function k8sExecIsFileCopy(event: ApiActivity): boolean {
   const command = event.kubernetes?.command ?? [];
   const [first, second] = command;
   if (first === undefined) return false;

@@ -1,4 +1,4 @@
-import type { NormalizedEvent } from '../../schema/event.js';
+import type { ApiActivity } from '../../schema/api-activity.js';
 import { asList, asObject, type Json, parsePolicy } from './json.js';
 
 /** Condition keys that pin a `*` principal to known callers, making the grant not public. */
@@ -79,7 +79,7 @@ function aclIsPublic(params: Json): boolean {
  * `*` principal (S3, SQS, SNS, KMS, Secrets Manager, ECR, IAM trust policies),
  * a public S3 ACL, or a Lambda permission for `*` without a source condition.
  */
-export function policyGrantsPublicAccess(event: NormalizedEvent): boolean {
+export function policyGrantsPublicAccess(event: ApiActivity): boolean {
   const params = asObject(event.raw.requestParameters);
   if (params === undefined) return false;
   if (policiesIn(params).some((p) => policyDocumentIsPublic(parsePolicy(p)))) return true;

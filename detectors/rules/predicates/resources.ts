@@ -5,8 +5,8 @@
  * shape that differs between services. Each is pure and total: odd input gives
  * `false`, never an exception.
  */
-import type { Lists, RulePredicate } from '../../engine/condition.js';
-import type { NormalizedEvent } from '../../schema/event.js';
+import type { AuditPredicate, Lists } from '../../engine/condition.js';
+import type { ApiActivity } from '../../schema/api-activity.js';
 import { asList, asObject, isOwnOrTrustedAccount, type Json, parsePolicy } from './json.js';
 import { policyDocumentIsPublic, policyGrantsPublicAccess } from './policy.js';
 
@@ -37,14 +37,14 @@ function field(object: Json | undefined, key: string): unknown {
   return object[flipped];
 }
 
-const paramsOf = (event: NormalizedEvent): Json | undefined => asObject(event.raw.requestParameters);
+const paramsOf = (event: ApiActivity): Json | undefined => asObject(event.raw.requestParameters);
 
 /**
  * An `sts:AssumeRole` into a role of the recording account, called by a
  * principal of another account (CloudTrail logs it with `userIdentity.type`
  * `AWSAccount`, or the caller's full identity, in the role owner's trail).
  */
-export function assumeRoleFromOtherAccount(event: NormalizedEvent, lists: Lists): boolean {
+export function assumeRoleFromOtherAccount(event: ApiActivity, lists: Lists): boolean {
   if (event.api.operation !== 'AssumeRole') return false;
   const caller = event.actor.user.account;
   if (caller === undefined || !ACCOUNT_ID.test(caller)) return false;
@@ -53,13 +53,13 @@ export function assumeRoleFromOtherAccount(event: NormalizedEvent, lists: Lists)
 }
 
 /** A Lambda `AddPermission` whose principal is a specific AWS account other than the function's. */
-export function lambdaPermissionForOtherAccount(event: NormalizedEvent, lists: Lists): boolean {
+export function lambdaPermissionForOtherAccount(event: ApiActivity, lists: Lists): boolean {
   const account = accountOf(paramsOf(event)?.principal);
   return account !== undefined && !isOwnOrTrustedAccount(account, event.cloud.account, lists);
 }
 
 /** A function configuration update that attaches at least one layer published by another account. */
-export function lambdaLayerFromOtherAccount(event: NormalizedEvent, lists: Lists): boolean {
+export function lambdaLayerFromOtherAccount(event: ApiActivity, lists: Lists): boolean {
   for (const layer of asList(paramsOf(event)?.layers)) {
     const arn = text(layer) ?? text(asObject(layer)?.arn);
     const account = accountOf(arn);
@@ -76,7 +76,7 @@ const MANY_INSTANCES_STOPPED = 10;
  * An SSM `SendCommand` that fans out: five or more instance ids, or targets
  * that select instances by tag, resource group or wildcard (the fleet-wide form).
  */
-export function ssmCommandTargetsManyInstances(event: NormalizedEvent): boolean {
+export function ssmCommandTargetsManyInstances(event: ApiActivity): boolean {
   const params = paramsOf(event);
   if (params === undefined) return false;
   if (asList(params.instanceIds).length >= MANY_INSTANCES) return true;
@@ -92,7 +92,7 @@ export function ssmCommandTargetsManyInstances(event: NormalizedEvent): boolean 
 }
 
 /** An EC2 `StopInstances` / `TerminateInstances` naming ten or more instances in one request. */
-export function manyInstancesInRequest(event: NormalizedEvent): boolean {
+export function manyInstancesInRequest(event: ApiActivity): boolean {
   const items = asObject(paramsOf(event)?.instancesSet)?.items;
   return asList(items).length >= MANY_INSTANCES_STOPPED;
 }
@@ -155,7 +155,7 @@ function rangesOf(permission: Json): unknown[] {
  * legacy RDS `AuthorizeDBSecurityGroupIngress` (a DB security group only ever
  * opens the database port).
  */
-export function ingressOpenToWorldOnAdminPort(event: NormalizedEvent): boolean {
+export function ingressOpenToWorldOnAdminPort(event: ApiActivity): boolean {
   const params = paramsOf(event);
   if (params === undefined) return false;
   if (event.api.operation === 'AuthorizeDBSecurityGroupIngress') return cidrIsWorld(params.cIDRIP);
@@ -192,7 +192,7 @@ function permissionIsPublic(params: Json): boolean {
  * Glacier's nested `policy.policy`, OpenSearch `accessPolicies`, EventBridge
  * `PutPermission` and Lambda `AddLayerVersionPermission` with a `*` principal.
  */
-export function resourcePolicyGrantsPublicAccess(event: NormalizedEvent): boolean {
+export function resourcePolicyGrantsPublicAccess(event: ApiActivity): boolean {
   if (policyGrantsPublicAccess(event)) return true;
   const params = paramsOf(event);
   if (params === undefined) return false;
@@ -211,7 +211,7 @@ export function resourcePolicyGrantsPublicAccess(event: NormalizedEvent): boolea
  * rule naming a destination `Account` other than the bucket owner's, or asking
  * to hand object ownership to the destination (only meaningful cross-account).
  */
-export function replicationToOtherAccount(event: NormalizedEvent, lists: Lists): boolean {
+export function replicationToOtherAccount(event: ApiActivity, lists: Lists): boolean {
   const params = paramsOf(event);
   const configuration = asObject(field(params, 'replicationConfiguration'));
   if (configuration === undefined) return false;
@@ -240,7 +240,7 @@ const COPY_SOURCES = [
  * the copy is made in (the region of the call): by the `sourceRegion`
  * parameter or by the region in the source ARN.
  */
-export function snapshotCopiedFromOtherRegion(event: NormalizedEvent): boolean {
+export function snapshotCopiedFromOtherRegion(event: ApiActivity): boolean {
   const params = paramsOf(event);
   const region = event.cloud.region;
   if (params === undefined || region === undefined) return false;
@@ -254,7 +254,7 @@ export function snapshotCopiedFromOtherRegion(event: NormalizedEvent): boolean {
 }
 
 /** Predicates for the resources rules. */
-export const RESOURCES_PREDICATES: Readonly<Record<string, RulePredicate>> = {
+export const RESOURCES_PREDICATES: Readonly<Record<string, AuditPredicate>> = {
   assumeRoleFromOtherAccount,
   lambdaPermissionForOtherAccount,
   lambdaLayerFromOtherAccount,

@@ -1,9 +1,9 @@
 import type { Lists } from '../../engine/condition.js';
-import type { NormalizedEvent } from '../../schema/event.js';
+import type { ApiActivity } from '../../schema/api-activity.js';
 import { asList, asObject, isOwnOrTrustedAccount } from './json.js';
 
 /** Principals a snapshot / image attribute change adds, from EC2's and RDS's request shapes. */
-function addedPrincipals(event: NormalizedEvent): string[] {
+function addedPrincipals(event: ApiActivity): string[] {
   const params = asObject(event.raw.requestParameters);
   if (params === undefined) return [];
   const added: string[] = [];
@@ -25,12 +25,12 @@ function addedPrincipals(event: NormalizedEvent): string[] {
 }
 
 /** A snapshot, AMI or DB snapshot made restorable or launchable by everyone. */
-export function sharedWithPublic(event: NormalizedEvent): boolean {
+export function sharedWithPublic(event: ApiActivity): boolean {
   return addedPrincipals(event).some((p) => p === 'all');
 }
 
 /** A snapshot, AMI or DB snapshot shared with an account other than its own and not in `trusted_accounts`. */
-export function sharedWithOtherAccount(event: NormalizedEvent, lists: Lists): boolean {
+export function sharedWithOtherAccount(event: ApiActivity, lists: Lists): boolean {
   return addedPrincipals(event).some(
     (p) => /^\d{12}$/.test(p) && !isOwnOrTrustedAccount(p, event.cloud.account, lists),
   );
