@@ -27,18 +27,14 @@
  */
 import { createHash } from 'node:crypto';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { createCloudTrailIngestRuntime } from './commons/cloudtrail-ingest.js';
+import { createCloudTrailIngestRuntime, deliverOnce } from './commons/cloudtrail-ingest.js';
 import { readCloudTrailEventBridgeIngestEnv } from './commons/env.js';
 import { withStandardMiddleware } from './commons/middleware.js';
-import { LambdaPipeline } from './commons/pipeline.js';
 import { logger, MetricUnit, metrics } from './commons/powertools.js';
 
 const env = readCloudTrailEventBridgeIngestEnv();
-const {
-  detection: runtime,
-  seenEvents,
-  quarantine,
-} = await createCloudTrailIngestRuntime(env, 'cloudtrail-eventbridge');
+const ingest = await createCloudTrailIngestRuntime(env, 'cloudtrail-eventbridge');
+const { quarantine } = ingest;
 
 /** A name for the batch that depends only on its messages, so a redelivery overwrites its own quarantine entry. */
 function batchName(event: SQSEvent): string {
@@ -67,15 +63,7 @@ async function ingestHandler(event: SQSEvent, _context: Context): Promise<SQSBat
     // A JSON value that is not an event is the pipeline's to refuse (and quarantine) with its reason.
     bodies.push(typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : { body });
   }
-  const run = new LambdaPipeline(runtime, { quarantine, seenEvents });
-  try {
-    await run.deliver(bodies, input);
-    await quarantine.writeInput(input, input);
-  } catch (error) {
-    quarantine.discard(input);
-    throw error;
-  }
-  const summary = run.finish();
+  const summary = await deliverOnce(ingest, bodies, input);
   metrics.addMetric('Messages', MetricUnit.Count, event.Records.length);
   logger.info('batch processed', { messages: event.Records.length, ...summary });
   // All or nothing: a failure above throws, and SQS delivers the whole batch again.

@@ -41,31 +41,17 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import type { CloudWatchLogsEvent, Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { DynamoSeenEventLedger } from '../adapters/dynamodb/seen-events.js';
-import { S3Quarantine } from '../adapters/s3/quarantine.js';
 import type { InputProblemReason } from '../detectors/readers/errors.js';
-import { awsClients } from './commons/clients.js';
+import { createCloudTrailIngestRuntime, deliverOnce } from './commons/cloudtrail-ingest.js';
 import { readRuntimeIngestEnv } from './commons/env.js';
 import { IngestError } from './commons/errors.js';
 import { withStandardMiddleware } from './commons/middleware.js';
-import {
-  detectionRuntimeFor,
-  LambdaPipeline,
-  type LambdaRunSummary,
-  useSourceDimension,
-} from './commons/pipeline.js';
+import type { LambdaRunSummary } from './commons/pipeline.js';
 import { logger, MetricUnit, metrics } from './commons/powertools.js';
 
 const env = readRuntimeIngestEnv();
-const clients = awsClients();
-useSourceDimension('lambda-runtime');
-const runtime = await detectionRuntimeFor(env, clients);
-const seenEvents = new DynamoSeenEventLedger({ client: clients.dynamodb, tableName: env.tableName });
-const quarantine = new S3Quarantine({
-  client: clients.s3,
-  bucket: env.quarantineBucket,
-  prefix: env.quarantinePrefix,
-});
+const ingest = await createCloudTrailIngestRuntime(env, 'lambda-runtime');
+const { quarantine } = ingest;
 
 /** A decompressed subscription payload larger than this is refused (CloudWatch Logs sends about 1 MB at most). */
 const MAX_PAYLOAD_BYTES = 32 * 1024 * 1024;
@@ -129,16 +115,8 @@ const hashOf = (parts: readonly string[]): string => {
 };
 
 /** Runs one delivery; its quarantine entry is written only when the delivery succeeded. */
-async function deliver(bodies: readonly Json[], input: string): Promise<LambdaRunSummary> {
-  const run = new LambdaPipeline(runtime, { quarantine, seenEvents });
-  try {
-    await run.deliver(bodies, input);
-    await quarantine.writeInput(input, input);
-  } catch (error) {
-    quarantine.discard(input);
-    throw error;
-  }
-  return run.finish();
+function deliver(bodies: readonly Json[], input: string): Promise<LambdaRunSummary> {
+  return deliverOnce(ingest, bodies, input);
 }
 
 function quarantined(input: string, reason: InputProblemReason, message: string, content: string): void {

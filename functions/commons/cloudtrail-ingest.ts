@@ -1,8 +1,9 @@
 /**
- * What the two CloudTrail ingest functions (S3 objects, EventBridge events)
- * build once per execution environment: the detection runtime, the
- * seen-event ledger that keeps them from scoring one event twice, and the S3
- * quarantine. One place, so both paths are wired alike.
+ * What the queued ingest functions (CloudTrail S3 objects and EventBridge
+ * events, runtime-collector records) build once per execution environment:
+ * the detection runtime, the seen-event ledger that keeps a record delivered
+ * twice (two CloudTrail paths, a replayed batch) from being scored twice, and
+ * the S3 quarantine. One place, so every path is wired alike.
  */
 import { DynamoSeenEventLedger } from '../../adapters/dynamodb/seen-events.js';
 import { S3Quarantine } from '../../adapters/s3/quarantine.js';
@@ -11,6 +12,8 @@ import type { CloudTrailIngestEnv } from './env.js';
 import {
   type DetectionRuntime,
   detectionRuntimeFor,
+  LambdaPipeline,
+  type LambdaRunSummary,
   type SourceName,
   useSourceDimension,
 } from './pipeline.js';
@@ -24,7 +27,7 @@ export interface CloudTrailIngestRuntime {
 
 export async function createCloudTrailIngestRuntime(
   env: CloudTrailIngestEnv,
-  source: Extract<SourceName, 'cloudtrail-s3' | 'cloudtrail-eventbridge'>,
+  source: Extract<SourceName, 'cloudtrail-s3' | 'cloudtrail-eventbridge' | 'lambda-runtime'>,
 ): Promise<CloudTrailIngestRuntime> {
   const clients = awsClients();
   useSourceDimension(source);
@@ -38,4 +41,26 @@ export async function createCloudTrailIngestRuntime(
       prefix: env.quarantinePrefix,
     }),
   };
+}
+
+/**
+ * One delivery of parsed records through the pipeline, all or nothing: its
+ * quarantine entry (named by `input`) is written only when the delivery
+ * succeeded, and dropped when it throws, so a redelivery writes it once.
+ */
+export async function deliverOnce(
+  runtime: CloudTrailIngestRuntime,
+  records: readonly Record<string, unknown>[],
+  input: string,
+): Promise<LambdaRunSummary> {
+  const { quarantine, seenEvents } = runtime;
+  const run = new LambdaPipeline(runtime.detection, { quarantine, seenEvents });
+  try {
+    await run.deliver(records, input);
+    await quarantine.writeInput(input, input);
+  } catch (error) {
+    quarantine.discard(input);
+    throw error;
+  }
+  return run.finish();
 }
