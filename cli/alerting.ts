@@ -15,15 +15,18 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecurityHubClient } from '@aws-sdk/client-securityhub';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { buildDestinations } from '../adapters/alerting/destinations.js';
 import { DynamoIncidentStore } from '../adapters/dynamodb/incident-store.js';
 import { readAlertingConfigDir } from '../adapters/fs/alerting-config.js';
 import { FileDeadLetters } from '../adapters/fs/file-dead-letters.js';
 import { SecretJsonReader } from '../adapters/secrets/secrets-manager.js';
+import { SqsDeadLetterQueue } from '../adapters/sqs/dead-letter-queue.js';
 import { Alerter } from '../detectors/alerting/alerter.js';
 import type { AlertingConfig } from '../detectors/alerting/config.js';
 import type { AlertDestination } from '../detectors/alerting/ports.js';
@@ -47,6 +50,13 @@ export interface LocalAlertingOptions {
   readonly stateDir?: string | undefined;
   /** An incident store already opened on dynalite (the scan's baselines), to share its lock. */
   readonly store?: DynamoIncidentStore;
+  /**
+   * A deployment's table (`--table`): incidents are read and changed there, with
+   * the caller's AWS credentials, instead of in a local state folder.
+   */
+  readonly table?: string | undefined;
+  /** With `table`: the deployment's dead-letter queue, for updates a destination cannot take now. */
+  readonly deadLetterQueueUrl?: string | undefined;
   /** Build destinations (false for commands that only read incidents). Default true. */
   readonly withDestinations?: boolean;
 }
@@ -63,13 +73,17 @@ export async function openLocalAlerting(options: LocalAlertingOptions): Promise<
   } catch (error) {
     throw new UsageError((error as Error).message, { cause: error });
   }
-  const opened = options.store === undefined ? await openLocalTable(options.stateDir) : undefined;
+  const deployed =
+    options.table !== undefined ? { client: new DynamoDBClient({}), tableName: options.table } : undefined;
+  const opened =
+    options.store === undefined && deployed === undefined
+      ? await openLocalTable(options.stateDir)
+      : undefined;
   const store =
     options.store ??
-    new DynamoIncidentStore({
-      client: (opened as LocalTable).client,
-      tableName: (opened as LocalTable).tableName,
-    });
+    new DynamoIncidentStore(
+      deployed ?? { client: (opened as LocalTable).client, tableName: (opened as LocalTable).tableName },
+    );
   const deadLetterDir =
     options.stateDir !== undefined
       ? join(options.stateDir, 'undelivered')
@@ -100,7 +114,10 @@ export async function openLocalAlerting(options: LocalAlertingOptions): Promise<
     store,
     rateLimiter: store,
     destinations,
-    deadLetters: new FileDeadLetters(deadLetterDir),
+    deadLetters:
+      options.deadLetterQueueUrl !== undefined
+        ? new SqsDeadLetterQueue({ client: new SQSClient({}), queueUrl: options.deadLetterQueueUrl })
+        : new FileDeadLetters(deadLetterDir),
     routes: sending ? config.routes : [],
     suppressions: config.suppressions,
     grouping: config.grouping,
@@ -111,7 +128,10 @@ export async function openLocalAlerting(options: LocalAlertingOptions): Promise<
     destinations,
     alerter,
     deadLetterDir,
-    close: async () => opened?.close(),
+    close: async () => {
+      deployed?.client.destroy();
+      await opened?.close();
+    },
   };
 }
 

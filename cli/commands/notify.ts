@@ -113,17 +113,20 @@ export function registerNotifyCommands(program: Command): void {
       }
     });
 
-  const incident = program.command('incident').description('List incidents and change their state');
+  const incident = program
+    .command('incident')
+    .description('List incidents and change their state, locally (--state) or in a deployment (--table)');
 
   incident
     .command('list')
     .description('Incidents not yet resolved')
-    .requiredOption('--state <dir>', 'the state folder of the scans that notified')
+    .option('--state <dir>', 'the state folder of the scans that notified')
+    .option('--table <name>', "a deployment's profile table (read with your AWS credentials)")
     .option(...ALERTING_OPTION, sampleAlertingDir())
-    .action(async (options: { state: string; alerting: string }) => {
+    .action(async (options: IncidentStoreOptions) => {
       const local = await openLocalAlerting({
         alertingDir: options.alerting,
-        stateDir: options.state,
+        ...incidentStoreOf(options),
         withDestinations: false,
       });
       try {
@@ -146,21 +149,45 @@ export function registerNotifyCommands(program: Command): void {
       .command(verb)
       .description(`Mark an incident ${state} and tell the destinations that were alerted`)
       .argument('<key>', 'the incident key (inc-…)')
-      .requiredOption('--state <dir>', 'the state folder of the scans that notified')
+      .option('--state <dir>', 'the state folder of the scans that notified')
+      .option('--table <name>', "a deployment's profile table (changed with your AWS credentials)")
+      .option(
+        '--dead-letter-queue <url>',
+        "with --table: the deployment's undelivered queue (stack output AlertingUndeliveredQueueUrl)",
+      )
       .requiredOption('--by <who>', 'who is doing it (shown in the destinations)')
       .option(...ALERTING_OPTION, sampleAlertingDir())
-      .action(async (key: string, options: { state: string; by: string; alerting: string }) => {
-        const local = await openLocalAlerting({ alertingDir: options.alerting, stateDir: options.state });
-        try {
-          if ((await local.store.get(key)) === undefined)
-            throw new UsageError(`no incident ${key} in ${options.state}`);
-          const summary = await local.alerter.setState(key, IncidentState.parse(state), options.by);
-          process.stdout.write(`${key}: ${state}${deliveryText(summary)}\n`);
-        } finally {
-          await local.close();
-        }
-      });
+      .action(
+        async (key: string, options: IncidentStoreOptions & { by: string; deadLetterQueue?: string }) => {
+          const local = await openLocalAlerting({
+            alertingDir: options.alerting,
+            ...incidentStoreOf(options),
+            deadLetterQueueUrl: options.deadLetterQueue,
+          });
+          try {
+            if ((await local.store.get(key)) === undefined)
+              throw new UsageError(`no incident ${key} in ${options.table ?? options.state}`);
+            const summary = await local.alerter.setState(key, IncidentState.parse(state), options.by);
+            process.stdout.write(`${key}: ${state}${deliveryText(summary)}\n`);
+          } finally {
+            await local.close();
+          }
+        },
+      );
   }
+}
+
+interface IncidentStoreOptions {
+  state?: string;
+  table?: string;
+  alerting: string;
+}
+
+/** Where the incidents are: exactly one of a local state folder and a deployment's table. */
+function incidentStoreOf(options: IncidentStoreOptions): { stateDir?: string; table?: string } {
+  if ((options.state === undefined) === (options.table === undefined))
+    throw new UsageError('give either --state DIR (local scans) or --table NAME (a deployment)');
+  return options.table !== undefined ? { table: options.table } : { stateDir: options.state as string };
 }
 
 function incidentLine(i: Incident): string {

@@ -8,10 +8,15 @@ import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoIncidentStore } from '../../adapters/dynamodb/incident-store.js';
+import { startLocalDynalite } from '../../adapters/dynamodb/local-dynalite.js';
+import { createProfileTable } from '../../adapters/dynamodb/profile-store.js';
+import { foldFinding } from '../../detectors/alerting/incident.js';
 import { runCliAsync } from '../helpers/cli.js';
 import { type FakeAws, startFakeAws } from '../helpers/fake-aws-server.js';
 import { type FakePagerDuty, startFakePagerDuty } from '../helpers/fake-pagerduty-server.js';
 import { type FakeSlack, startFakeSlack } from '../helpers/fake-slack-server.js';
+import { makeFinding, T0 } from '../helpers/findings.js';
 
 let aws: FakeAws;
 let slack: FakeSlack;
@@ -152,5 +157,51 @@ describe('trailhound notify test', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/chat: not delivered: .*invalid_auth/);
     expect(result.stderr).not.toContain('xoxb-wrong-0000');
+  });
+});
+
+describe('trailhound incident --table (a deployment)', () => {
+  it('lists and acknowledges the incidents of a deployed table, reached with AWS credentials', async () => {
+    const dynamo = await startLocalDynalite();
+    try {
+      await createProfileTable(dynamo.client, 'prod-profiles');
+      const store = new DynamoIncidentStore({ client: dynamo.client, tableName: 'prod-profiles' });
+      const { incident } = foldFinding(undefined, makeFinding({ severity: 'high' }), T0);
+      expect(await store.put(incident, 0)).toBe(true);
+      const deployed = { ...env, AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint };
+
+      const list = await runCliAsync(
+        ['incident', 'list', '--table', 'prod-profiles', '--alerting', alertingDir],
+        {
+          env: deployed,
+        },
+      );
+      expect(list.stdout).toContain(incident.key);
+      const ack = await runCliAsync(
+        [
+          'incident',
+          'ack',
+          incident.key,
+          '--table',
+          'prod-profiles',
+          '--by',
+          'bob@example.com',
+          '--alerting',
+          alertingDir,
+        ],
+        { env: deployed },
+      );
+      expect(ack.status).toBe(0);
+      expect((await store.get(incident.key))?.state).toBe('acknowledged');
+
+      const both = await runCliAsync(
+        ['incident', 'list', '--table', 'prod-profiles', '--state', '/tmp/x', '--alerting', alertingDir],
+        { env: deployed },
+      );
+      expect(both.status).toBe(2);
+      expect(both.stderr).toContain('either --state DIR');
+    } finally {
+      await dynamo.close();
+    }
   });
 });
