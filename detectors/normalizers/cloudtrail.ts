@@ -19,7 +19,7 @@ import {
 import { activityFromOperation } from './activity.js';
 import { NormalizationError } from './errors.js';
 import { contentHash, type Json, obj, str } from './json.js';
-import { type NormalizeContext, resolveTime } from './time.js';
+import { type NormalizeContext, resolveOwnTime } from './time.js';
 
 /** True when `value` is a dotted IPv4 or an IPv6 address (CloudTrail also writes service names there). */
 export function isIpAddress(value: string): boolean {
@@ -283,7 +283,7 @@ export function normalizeCloudTrail(record: Json, context?: NormalizeContext): A
     );
   }
   // Without eventTime the host's receive time stands in, marked `time_source: ingested`.
-  const resolved = resolveTime([{ value: record.eventTime }], context, 'eventTime');
+  const resolved = resolveOwnTime(record.eventTime, context, 'eventTime');
   const { time, originalTime } = resolved;
   const identity = obj(record.userIdentity);
   const actor = actorFromUserIdentity(identity);
