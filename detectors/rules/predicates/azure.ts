@@ -10,10 +10,7 @@
  */
 import type { AuditPredicate, Lists } from '../../engine/condition.js';
 import type { ApiActivity } from '../../schema/api-activity.js';
-import { asList, asObject, type Json } from './json.js';
-
-const text = (value: unknown): string | undefined =>
-  typeof value === 'string' && value !== '' ? value : undefined;
+import { asList, asObject, asText, type Json } from './json.js';
 
 /** A value that may be an object / array or JSON text of one (Azure nests JSON in strings, sometimes twice). */
 function decoded(value: unknown): unknown {
@@ -81,14 +78,14 @@ const isTrue = (value: unknown): boolean => value === true || String(value).toLo
 
 /** The last segment of a role definition id (`/subscriptions/…/roleDefinitions/<guid>` → guid). */
 function roleDefinitionGuid(event: ApiActivity): string | undefined {
-  const id = text(get(bodyProperties(event), 'roleDefinitionId'));
+  const id = asText(get(bodyProperties(event), 'roleDefinitionId'));
   if (id === undefined) return undefined;
   return id.slice(id.lastIndexOf('/') + 1).toLowerCase();
 }
 
 /** Scope of a role assignment: the request's own, else the part of the resource id before the assignment. */
 function roleAssignmentScope(event: ApiActivity): string | undefined {
-  const scope = text(get(bodyProperties(event), 'scope'));
+  const scope = asText(get(bodyProperties(event), 'scope'));
   if (scope !== undefined) return scope;
   const id = event.resources[0]?.uid;
   if (id === undefined) return undefined;
@@ -164,11 +161,11 @@ function nsgRuleOpensAdminPort(rule: Json | undefined, ports: ReadonlyArray<numb
   if (String(get(rule, 'access') ?? '').toLowerCase() !== 'allow') return false;
   if (String(get(rule, 'direction') ?? '').toLowerCase() !== 'inbound') return false;
   const sources = [get(rule, 'sourceAddressPrefix'), ...listOf(get(rule, 'sourceAddressPrefixes'))]
-    .map((v) => text(v)?.trim().toLowerCase())
+    .map((v) => asText(v)?.trim().toLowerCase())
     .filter((v): v is string => v !== undefined);
   if (!sources.some((source) => OPEN_SOURCES.has(source))) return false;
   const portSpecs = [get(rule, 'destinationPortRange'), ...listOf(get(rule, 'destinationPortRanges'))]
-    .map(text)
+    .map(asText)
     .filter((v): v is string => v !== undefined);
   return portSpecs.some((spec) => portSpecCovers(spec, ports));
 }
@@ -209,8 +206,8 @@ function ipv4ToNumber(address: string): number | undefined {
  */
 export function azureFirewallRuleOpensWideRange(event: ApiActivity): boolean {
   const properties = bodyProperties(event);
-  const start = ipv4ToNumber(text(get(properties, 'startIpAddress')) ?? '');
-  const end = ipv4ToNumber(text(get(properties, 'endIpAddress')) ?? '');
+  const start = ipv4ToNumber(asText(get(properties, 'startIpAddress')) ?? '');
+  const end = ipv4ToNumber(asText(get(properties, 'endIpAddress')) ?? '');
   if (start === undefined || end === undefined) return false;
   return end - start + 1 >= 2 ** 24;
 }
@@ -278,7 +275,7 @@ const CUSTOM_SCRIPT_TYPES = new Set(['customscriptextension', 'customscript', 'c
  */
 export function azureVmExtensionIsCustomScript(event: ApiActivity): boolean {
   const properties = bodyProperties(event);
-  const type = text(get(properties, 'type'));
+  const type = asText(get(properties, 'type'));
   if (type !== undefined) return CUSTOM_SCRIPT_TYPES.has(type.toLowerCase());
   const name = event.resources[0]?.name ?? '';
   return /customscript/i.test(name);
@@ -341,7 +338,7 @@ function isPrivateAddress(address: string): boolean {
  * whose caller address — written `ip:port`, or `[v6]:port` — is a public one.
  */
 export function azureStorageCallerIsPublic(event: ApiActivity): boolean {
-  const value = text(raw(event).callerIpAddress) ?? text(raw(event).CallerIpAddress);
+  const value = asText(raw(event).callerIpAddress) ?? asText(raw(event).CallerIpAddress);
   if (value === undefined) return false;
   let address = value.trim();
   const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(address);
@@ -376,7 +373,7 @@ export function azurePolicyDeploymentByUntrustedDefinition(event: ApiActivity, l
     .filter((item): item is Json => item !== undefined);
   const trusted = lowerSet(lists.azure_trusted_policy_definitions);
   const definitions = policies
-    .map((policy) => text(get(policy, 'policyDefinitionId')))
+    .map((policy) => asText(get(policy, 'policyDefinitionId')))
     .filter((id): id is string => id !== undefined);
   if (definitions.length === 0) return true;
   return definitions.some((id) => {
@@ -424,7 +421,7 @@ function modifiedProperties(event: ApiActivity): ModifiedProperty[] {
   for (const target of targetResources(event)) {
     for (const item of listOf(get(target, 'modifiedProperties'))) {
       const property = objectOf(item);
-      const name = text(get(property, 'displayName'));
+      const name = asText(get(property, 'displayName'));
       if (name === undefined) continue;
       const value = (v: unknown): string =>
         typeof v === 'string' ? v : v === undefined || v === null ? '' : JSON.stringify(v);
@@ -448,7 +445,7 @@ function additionalDetail(event: ApiActivity, key: string): string | undefined {
   const wanted = key.toLowerCase();
   for (const item of listOf(get(auditRecord(event), 'additionalDetails'))) {
     const detail = objectOf(item);
-    if (String(get(detail, 'key') ?? '').toLowerCase() === wanted) return text(get(detail, 'value'));
+    if (String(get(detail, 'key') ?? '').toLowerCase() === wanted) return asText(get(detail, 'value'));
   }
   return undefined;
 }
@@ -458,7 +455,7 @@ function entraRolesOf(event: ApiActivity): string[] {
   const roles: string[] = [];
   for (const target of targetResources(event)) {
     if (String(get(target, 'type') ?? '').toLowerCase() === 'role') {
-      const name = text(get(target, 'displayName'));
+      const name = asText(get(target, 'displayName'));
       if (name !== undefined) roles.push(name);
     }
   }
@@ -630,8 +627,8 @@ export function entraTargetIsPrivilegedAccount(event: ApiActivity, lists: Lists)
   const actor = event.actor.user.uid?.toLowerCase();
   return targetResources(event).some((target) => {
     if (String(get(target, 'type') ?? 'user').toLowerCase() !== 'user') return false;
-    const upn = text(get(target, 'userPrincipalName'))?.toLowerCase();
-    const id = text(get(target, 'id'))?.toLowerCase();
+    const upn = asText(get(target, 'userPrincipalName'))?.toLowerCase();
+    const id = asText(get(target, 'id'))?.toLowerCase();
     if (upn !== undefined && upn === actor) return false;
     if ((upn !== undefined && accounts.has(upn)) || (id !== undefined && accounts.has(id))) return true;
     return upn !== undefined && nameHasMarker(upn.split('@')[0] ?? '', markers);
@@ -694,7 +691,7 @@ export function entraSignInHighRisk(event: ApiActivity): boolean {
 
 /** A sign-in whose client app is a legacy protocol (`entra_legacy_auth_clients`: IMAP, POP, SMTP AUTH, EAS…). */
 export function entraSignInLegacyClient(event: ApiActivity, lists: Lists): boolean {
-  const client = text(signInField(event, 'clientAppUsed'));
+  const client = asText(signInField(event, 'clientAppUsed'));
   return client !== undefined && lowerSet(lists.entra_legacy_auth_clients).has(client.toLowerCase());
 }
 

@@ -9,11 +9,8 @@
  */
 import type { AuditPredicate, Lists } from '../../engine/condition.js';
 import type { ApiActivity } from '../../schema/api-activity.js';
-import { asList, asObject, isOwnOrTrustedAccount, type Json } from './json.js';
+import { asList, asObject, asText, isOwnOrTrustedAccount, type Json } from './json.js';
 import { k8sWorkloadEscapesContainer } from './kubernetes.js';
-
-const text = (value: unknown): string | undefined =>
-  typeof value === 'string' && value !== '' ? value : undefined;
 
 const strings = (list: ReadonlyArray<unknown> | undefined): string[] =>
   (list ?? []).filter((v): v is string => typeof v === 'string').map((v) => v.toLowerCase());
@@ -35,10 +32,10 @@ function bindingsToGrants(bindings: unknown): Grant[] {
   const grants: Grant[] = [];
   for (const item of asList(bindings)) {
     const binding = asObject(item);
-    const role = text(binding?.role);
+    const role = asText(binding?.role);
     if (role === undefined) continue;
     for (const member of asList(binding?.members)) {
-      const name = text(member);
+      const name = asText(member);
       if (name !== undefined) grants.push({ role, member: name });
     }
   }
@@ -61,8 +58,8 @@ export function grantsOf(event: ApiActivity): Grant[] {
       const change = asObject(item);
       const action = change?.action;
       if (action !== 'ADD' && action !== 1) continue;
-      const role = text(change?.role);
-      const member = text(change?.member);
+      const role = asText(change?.role);
+      const member = asText(change?.member);
       if (role !== undefined && member !== undefined) grants.push({ role, member });
     }
     return grants;
@@ -147,7 +144,7 @@ export function gcpAuditLoggingReduced(event: ApiActivity): boolean {
   for (const item of asList(delta?.auditConfigDeltas)) {
     const change = asObject(item);
     if (change?.action === 'REMOVE' || change?.action === 2) return true;
-    if ((change?.action === 'ADD' || change?.action === 1) && text(change.exemptedMember) !== undefined)
+    if ((change?.action === 'ADD' || change?.action === 1) && asText(change.exemptedMember) !== undefined)
       return true;
   }
   return false;
@@ -178,7 +175,7 @@ function portSpecCovers(spec: string, ports: number[]): boolean {
 export function gcpFirewallOpensAdminPortToWorld(event: ApiActivity, lists: Lists): boolean {
   const request = requestOf(event);
   if (request.disabled === true) return false;
-  const direction = text(request.direction)?.toUpperCase();
+  const direction = asText(request.direction)?.toUpperCase();
   if (direction !== undefined && direction !== 'INGRESS') return false;
   const sources = strings(asList(request.sourceRanges));
   const noSource =
@@ -194,11 +191,11 @@ export function gcpFirewallOpensAdminPortToWorld(event: ApiActivity, lists: List
   for (const item of allowedRules) {
     const allowed = asObject(item);
     if (allowed === undefined) continue;
-    const protocol = (text(allowed.IPProtocol) ?? text(allowed.ipProtocol) ?? '').toLowerCase();
+    const protocol = (asText(allowed.IPProtocol) ?? asText(allowed.ipProtocol) ?? '').toLowerCase();
     if (protocol === 'all') return true;
     if (protocol !== 'tcp' && protocol !== 'udp' && protocol !== '6' && protocol !== '17') continue;
     const ports = asList(allowed.ports)
-      .map((p) => (typeof p === 'number' ? String(p) : text(p)))
+      .map((p) => (typeof p === 'number' ? String(p) : asText(p)))
       .filter((p): p is string => p !== undefined);
     if (ports.length === 0 || ports.some((spec) => portSpecCovers(spec, adminPorts))) return true;
   }
@@ -215,11 +212,11 @@ export function serverlessRuntimeServiceAccount(request: Json): string | undefin
   const service = asObject(request.service);
   const job = asObject(request.job);
   return (
-    text(fn?.serviceAccountEmail) ??
-    text(asObject(fn?.serviceConfig)?.serviceAccountEmail) ??
-    text(asObject(asObject(asObject(service?.spec)?.template)?.spec)?.serviceAccountName) ??
-    text(asObject(service?.template)?.serviceAccount) ??
-    text(asObject(asObject(job?.template)?.template)?.serviceAccount)
+    asText(fn?.serviceAccountEmail) ??
+    asText(asObject(fn?.serviceConfig)?.serviceAccountEmail) ??
+    asText(asObject(asObject(asObject(service?.spec)?.template)?.spec)?.serviceAccountName) ??
+    asText(asObject(service?.template)?.serviceAccount) ??
+    asText(asObject(asObject(job?.template)?.template)?.serviceAccount)
   );
 }
 
@@ -253,7 +250,7 @@ export function gcpServerlessRunsAsNewIdentity(event: ApiActivity, lists: Lists)
 
 /** `projects/p/datasets/d/tables/t` → `p`. */
 const tableProject = (name: unknown): string | undefined =>
-  /^projects\/([^/]+)\//.exec(text(name) ?? '')?.[1];
+  /^projects\/([^/]+)\//.exec(asText(name) ?? '')?.[1];
 
 /**
  * A BigQuery copy or query job that writes its result into a table of another
@@ -268,7 +265,7 @@ export function bigQueryJobWritesToOtherProject(event: ApiActivity, lists: Lists
   const destinations: Array<string | undefined> = [];
   let own = event.cloud.account;
   if (job !== undefined) {
-    own = /^projects\/([^/]+)\//.exec(text(job.jobName) ?? '')?.[1] ?? own;
+    own = /^projects\/([^/]+)\//.exec(asText(job.jobName) ?? '')?.[1] ?? own;
     const config = asObject(job.jobConfig);
     destinations.push(
       tableProject(asObject(config?.tableCopyConfig)?.destinationTable),
@@ -277,10 +274,10 @@ export function bigQueryJobWritesToOtherProject(event: ApiActivity, lists: Lists
   }
   const legacy = asObject(asObject(asObject(payload.serviceData)?.jobCompletedEvent)?.job);
   if (legacy !== undefined) {
-    own = text(asObject(legacy.jobName)?.projectId) ?? own;
+    own = asText(asObject(legacy.jobName)?.projectId) ?? own;
     const config = asObject(legacy.jobConfiguration);
     for (const kind of ['tableCopy', 'query']) {
-      destinations.push(text(asObject(asObject(config?.[kind])?.destinationTable)?.projectId));
+      destinations.push(asText(asObject(asObject(config?.[kind])?.destinationTable)?.projectId));
     }
   }
   return destinations.some((project) => project !== undefined && !isOwnOrTrustedAccount(project, own, lists));
@@ -296,7 +293,7 @@ export function bigQueryJobWritesToOtherProject(event: ApiActivity, lists: Lists
  * pattern that does not compile is skipped).
  */
 export function gcsObjectNamedLikeRansomNote(event: ApiActivity, lists: Lists): boolean {
-  const resource = text(payloadOf(event).resourceName) ?? '';
+  const resource = asText(payloadOf(event).resourceName) ?? '';
   const at = resource.indexOf('/objects/');
   if (at < 0) return false;
   const name = resource.slice(at + '/objects/'.length);
@@ -315,7 +312,7 @@ export function gcsObjectNamedLikeRansomNote(event: ApiActivity, lists: Lists): 
 
 /** `projects/p/buckets/b/objects/o` → `p`; `undefined` for `projects/_/…` (GCS names no project there). */
 const gcsObjectProject = (name: unknown): string | undefined => {
-  const project = /^projects\/([^/]+)\/buckets\/[^/]+\/objects\//.exec(text(name) ?? '')?.[1];
+  const project = /^projects\/([^/]+)\/buckets\/[^/]+\/objects\//.exec(asText(name) ?? '')?.[1];
   return project === '_' ? undefined : project;
 };
 
@@ -345,7 +342,7 @@ function workspaceParameter(event: ApiActivity, name: string): string[] {
   for (const item of asList(asObject(payloadOf(event).metadata)?.event)) {
     for (const parameter of asList(asObject(item)?.parameter)) {
       const p = asObject(parameter);
-      const value = text(p?.value);
+      const value = asText(p?.value);
       if (p?.name === name && value !== undefined) values.push(value.toLowerCase());
     }
   }

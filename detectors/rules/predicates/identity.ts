@@ -5,11 +5,8 @@
  */
 import type { AuditPredicate, Lists } from '../../engine/condition.js';
 import type { ApiActivity } from '../../schema/api-activity.js';
-import { asList, asObject, isOwnOrTrustedAccount, type Json, parsePolicy } from './json.js';
+import { asList, asObject, asText, isOwnOrTrustedAccount, type Json, parsePolicy } from './json.js';
 import { policyDocumentIsPublic } from './policy.js';
-
-const text = (value: unknown): string | undefined =>
-  typeof value === 'string' && value.length > 0 ? value : undefined;
 
 const lower = (values: unknown): string[] =>
   asList(values)
@@ -109,7 +106,7 @@ function callerNames(event: ApiActivity): string[] {
   const { user, session } = event.actor;
   const names: Array<string | undefined> = [];
   if (user.type === 'IAMUser') {
-    names.push(user.name, lastSegment(user.uid), text(asObject(event.raw.userIdentity)?.userName));
+    names.push(user.name, lastSegment(user.uid), asText(asObject(event.raw.userIdentity)?.userName));
   } else if (user.type !== 'Root') {
     const sessionName = session?.name ?? (user.type === 'FederatedUser' ? user.name : undefined);
     names.push(sessionName, sessionName?.split('@')[0]);
@@ -124,7 +121,7 @@ function callerNames(event: ApiActivity): string[] {
  * any IAM user. IAM user names are case-insensitive, so the comparison is too.
  */
 export function targetsOtherUser(event: ApiActivity): boolean {
-  const target = text(asObject(event.raw.requestParameters)?.userName)?.toLowerCase();
+  const target = asText(asObject(event.raw.requestParameters)?.userName)?.toLowerCase();
   if (target === undefined) return false;
   return !callerNames(event).includes(target);
 }

@@ -7,7 +7,7 @@
  */
 import type { AuditPredicate, Lists } from '../../engine/condition.js';
 import type { ApiActivity } from '../../schema/api-activity.js';
-import { asList, asObject, isOwnOrTrustedAccount, type Json, parsePolicy } from './json.js';
+import { asList, asObject, asText, isOwnOrTrustedAccount, type Json, parsePolicy } from './json.js';
 import { policyDocumentIsPublic, policyGrantsPublicAccess } from './policy.js';
 
 const ACCOUNT_ID = /^\d{12}$/;
@@ -15,12 +15,9 @@ const ACCOUNT_ID = /^\d{12}$/;
 const ARN_ACCOUNT = /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):/;
 const ARN_REGION = /^arn:aws[a-z-]*:[a-z0-9-]+:([a-z0-9-]+):\d{12}:/;
 
-const text = (value: unknown): string | undefined =>
-  typeof value === 'string' && value !== '' ? value : undefined;
-
 /** The account a principal string names: a bare account id or an ARN; undefined for services and `*`. */
 function accountOf(principal: unknown): string | undefined {
-  const value = text(principal);
+  const value = asText(principal);
   if (value === undefined) return undefined;
   if (ACCOUNT_ID.test(value)) return value;
   return ARN_ACCOUNT.exec(value)?.[1];
@@ -61,7 +58,7 @@ export function lambdaPermissionForOtherAccount(event: ApiActivity, lists: Lists
 /** A function configuration update that attaches at least one layer published by another account. */
 export function lambdaLayerFromOtherAccount(event: ApiActivity, lists: Lists): boolean {
   for (const layer of asList(paramsOf(event)?.layers)) {
-    const arn = text(layer) ?? text(asObject(layer)?.arn);
+    const arn = asText(layer) ?? asText(asObject(layer)?.arn);
     const account = accountOf(arn);
     if (account !== undefined && !isOwnOrTrustedAccount(account, event.cloud.account, lists)) return true;
   }
@@ -82,7 +79,7 @@ export function ssmCommandTargetsManyInstances(event: ApiActivity): boolean {
   if (asList(params.instanceIds).length >= MANY_INSTANCES) return true;
   for (const item of asList(params.targets)) {
     const target = asObject(item);
-    const key = text(field(target, 'key'));
+    const key = asText(field(target, 'key'));
     if (key === undefined) continue;
     const values = asList(field(target, 'values'));
     if (key.startsWith('tag:') || key === 'tag-key' || key.startsWith('resource-groups:')) return true;
@@ -105,7 +102,7 @@ const ADMIN_PORTS = [
 
 /** True for 0.0.0.0/0, ::/0 and other ranges wide enough to mean "the internet" (/8 or wider, not private). */
 export function cidrIsWorld(cidr: unknown): boolean {
-  const value = text(cidr);
+  const value = asText(cidr);
   if (value === undefined) return false;
   const [network, bits] = value.split('/');
   if (network === undefined || bits === undefined || !/^\d+$/.test(bits)) return false;
@@ -130,7 +127,7 @@ function portNumber(value: unknown): number | undefined {
 
 /** Whether a rule for `protocol` over `from`..`to` reaches any admin port. */
 function reachesAdminPort(protocol: unknown, from: unknown, to: unknown): boolean {
-  const proto = text(String(protocol ?? ''))?.toLowerCase();
+  const proto = asText(String(protocol ?? ''))?.toLowerCase();
   if (proto === '-1' || proto === 'all') return true;
   if (proto !== undefined && proto !== 'tcp' && proto !== '6' && proto !== 'udp' && proto !== '17')
     return false;
@@ -219,10 +216,10 @@ export function replicationToOtherAccount(event: ApiActivity, lists: Lists): boo
   for (const item of rules) {
     const destination = asObject(field(asObject(item), 'destination'));
     if (destination === undefined) continue;
-    const account = text(field(destination, 'account'));
+    const account = asText(field(destination, 'account'));
     if (account !== undefined && !isOwnOrTrustedAccount(account, event.cloud.account, lists)) return true;
     const translation = asObject(field(destination, 'accessControlTranslation'));
-    if (text(field(translation, 'owner')) === 'Destination') return true;
+    if (asText(field(translation, 'owner')) === 'Destination') return true;
   }
   return false;
 }
@@ -244,10 +241,10 @@ export function snapshotCopiedFromOtherRegion(event: ApiActivity): boolean {
   const params = paramsOf(event);
   const region = event.cloud.region;
   if (params === undefined || region === undefined) return false;
-  const sourceRegion = text(params.sourceRegion);
+  const sourceRegion = asText(params.sourceRegion);
   if (sourceRegion !== undefined && sourceRegion !== region) return true;
   for (const key of COPY_SOURCES) {
-    const arnRegion = ARN_REGION.exec(text(params[key]) ?? '')?.[1];
+    const arnRegion = ARN_REGION.exec(asText(params[key]) ?? '')?.[1];
     if (arnRegion !== undefined && arnRegion !== region) return true;
   }
   return false;
